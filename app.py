@@ -1,0 +1,51 @@
+"""The chat page: `python app.py` serves http://127.0.0.1:7860 (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def main() -> None:
+    env = os.environ.get
+    ap = argparse.ArgumentParser(description="Serve the news Q&A chat page.")
+    ap.add_argument("--host", default=env("RAG_HOST", "127.0.0.1"), help="bind address (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=int, default=int(env("RAG_PORT", "7860")))
+    ap.add_argument("--auth", default=env("RAG_AUTH"), help="USER:PASS to require a login")
+    ap.add_argument("--corpus", default=env("RAG_CORPUS", "corpus"), help="articles folder (uploads are saved here)")
+    ap.add_argument("--index", default=env("RAG_INDEX", "index"))
+    ap.add_argument("--model", default=env("RAG_MODEL"), help="path of a GGUF model")
+    ap.add_argument("--share", action="store_true", help="also make a public share link (off by default)")
+    ap.add_argument("--max-upload-mb", type=float, default=float(env("RAG_MAX_UPLOAD_MB", "10")))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from rag import Assistant, RagError
+    from rag.ui import CSS, build_ui
+
+    try:
+        assistant = Assistant.build(args.corpus, args.index, model=args.model, progress=True)
+    except RagError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    max_bytes = int(args.max_upload_mb * 1024 * 1024)
+    demo = build_ui(assistant, corpus_dir=args.corpus, max_upload_bytes=max_bytes)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    if args.auth and len(auth) != 2:
+        raise SystemExit("Error: --auth takes USER:PASS")
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=auth,
+        share=args.share,
+        max_file_size=max_bytes,
+        css=CSS,
+        show_error=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

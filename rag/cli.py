@@ -1,0 +1,236 @@
+"""The `rag` command line: index articles, ask questions, chat, and evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .config import MODES, Settings
+from .errors import RagError
+
+__all__ = ["main", "cli"]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+index_option = click.option(
+    "--index", "index_dir", default=None, help="Index folder (default: $RAG_INDEX or ./index)."
+)
+mode_option = click.option(
+    "--mode", type=click.Choice(MODES), default=None, help="auto (default), extractive (quotes, no LLM) or generative."
+)
+model_option = click.option("--model", default=None, help="Path of a GGUF model (default: $RAG_MODEL or the shipped SmolLM2).")
+k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve (default 5).")
+
+
+def _settings(**kw) -> Settings:
+    return Settings.from_env(**{("index" if k == "index_dir" else k): v for k, v in kw.items()})
+
+
+def _load(settings: Settings):
+    from .assistant import Assistant
+
+    return Assistant.load(settings.index, model=settings.model, mode=settings.mode, k=settings.k)
+
+
+def _print_answer(answer, *, as_json: bool, streamed: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if not streamed:
+        click.echo(answer.text)
+    for c in answer.citations:
+        date = f", {c.published}" if c.published else ""
+        click.secho(f"  [{c.n}] {c.title}{date} (chars {c.start}-{c.end})", fg="cyan", err=False)
+    for note in answer.notes:
+        click.secho(f"  note: {note}", fg="yellow", err=True)
+
+
+@click.group()
+@click.version_option(package_name="rag-news")
+def cli() -> None:
+    """Ask questions about news articles, offline, with cited answers.
+
+    Put articles (.txt, .md, .html, .jsonl, .json) in a folder, index it with
+    `rag index corpus`, then `rag ask "..."` or `rag chat`.
+    """
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start from scratch instead of updating.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def index_cmd(paths: tuple[str, ...], index_dir: str | None, rebuild: bool, as_json: bool, quiet: bool) -> None:
+    """Index or update articles from PATHS (folders or files).
+
+    The index remembers its folders: later runs rescan them, so changed files
+    are re-indexed, deleted ones dropped, and unchanged ones cost nothing.
+    With no PATHS, the remembered folders (or ./corpus) are rescanned.
+    """
+    from .embedder import SentenceTransformerEmbedder
+    from .indexer import update_index
+    from .store import read_manifest
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        targets = list(paths)
+        if not targets and not (read_manifest(Path(settings.index)) or {}).get("roots"):
+            targets = [settings.corpus]
+        report = update_index(
+            targets,
+            settings.index,
+            SentenceTransformerEmbedder(),
+            rebuild=rebuild,
+            progress=not quiet and not as_json,
+            on_wait=lambda holder: click.echo(f"waiting for the index lock held by {holder}", err=True),
+        )
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for issue in report.issues:
+        click.secho(f"skipped {issue}", fg="yellow", err=True)
+    for note in report.notes:
+        click.secho(note, fg="yellow", err=True)
+    click.echo(
+        f"{report.articles} articles, {report.chunks} chunks in {settings.index}/ "
+        f"(+{len(report.added)} new, {len(report.updated)} changed, -{len(report.removed)} removed; "
+        f"{report.embedded} chunks embedded, {report.reused} reused) in {report.seconds:.1f}s"
+    )
+
+
+@cli.command("ask")
+@click.argument("question")
+@index_option
+@mode_option
+@model_option
+@k_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+def ask_cmd(question: str, index_dir, mode, model, k, as_json: bool) -> None:
+    """Answer QUESTION from the indexed articles, citing its sources."""
+    try:
+        assistant = _load(_settings(index_dir=index_dir, mode=mode, model=model, k=k))
+        if as_json:
+            answer = assistant.ask(question)
+        else:
+            stream = assistant.stream(question)
+            for piece in stream:
+                click.echo(piece, nl=False)
+            click.echo()
+            answer = stream.answer
+    except RagError as exc:
+        _fail(exc)
+    _print_answer(answer, as_json=as_json, streamed=not as_json)
+
+
+@cli.command("chat")
+@index_option
+@mode_option
+@model_option
+@k_option
+def chat_cmd(index_dir, mode, model, k) -> None:
+    """Talk about the articles: follow-up questions keep the conversation.
+
+    Type /new to start over, /quit (or Ctrl-D) to leave.
+    """
+    try:
+        assistant = _load(_settings(index_dir=index_dir, mode=mode, model=model, k=k))
+    except RagError as exc:
+        _fail(exc)
+    stats = assistant.index.stats()
+    click.echo(f"{stats['articles']} articles, {stats['chunks']} chunks. Ask away (/new, /quit).")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        question = question.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            return
+        if question == "/new":
+            history = []
+            click.echo("(new conversation)")
+            continue
+        try:
+            stream = assistant.stream(question, history)
+            for piece in stream:
+                click.echo(piece, nl=False)
+            click.echo()
+        except RagError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            continue
+        _print_answer(stream.answer, as_json=False, streamed=True)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": stream.answer.text}]
+
+
+@cli.command("eval")
+@click.argument("gold", type=click.Path())
+@click.option("--corpus", "corpus", multiple=True, help="Index (or update) these paths first.")
+@index_option
+@mode_option
+@model_option
+@k_option
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--json", "json_file", type=click.Path(), default=None, help="Write metrics, settings and rows to FILE.")
+def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, json_file) -> None:
+    """Score the assistant on a GOLD question file (JSON Lines).
+
+    Answers are normalised before comparison: lowercase, punctuation and
+    a/an/the removed, "2,000" = "2000". An answer is correct when it contains
+    a gold answer (or abstains on a question with no answers). See
+    rag.evaluation.metrics for every metric's definition.
+    """
+    from .evaluation import load_gold, run_eval
+
+    settings = _settings(index_dir=index_dir, mode=mode, model=model, k=k)
+    try:
+        items = load_gold(gold)[:limit] if limit else load_gold(gold)
+        if corpus:
+            from .assistant import Assistant
+
+            assistant = Assistant.build(list(corpus), settings.index, model=settings.model, mode=settings.mode, k=settings.k)
+        else:
+            assistant = _load(settings)
+        with click.progressbar(length=len(items), label="questions", file=sys.stderr) as bar:
+            metrics, rows, interrupted = run_eval(
+                assistant, items, mode=settings.mode, k=settings.k, on_row=lambda _r: bar.update(1)
+            )
+    except RagError as exc:
+        _fail(exc)
+    if interrupted:
+        click.secho(f"interrupted: figures for the {len(rows)} questions done", fg="yellow", err=True)
+    for name, value in metrics.items():
+        shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+        click.echo(f"{name:>24}  {shown}")
+    if json_file:
+        payload = {
+            "metrics": metrics,
+            "settings": {"mode": settings.mode, "k": settings.k, "model": assistant.model_name, "gold": str(gold)},
+            "rows": rows,
+        }
+        Path(json_file).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def main() -> None:
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,84 @@
+"""Ask every gold question and collect scored rows; Ctrl-C keeps what is done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from ..text import split_sentences
+from ..verify import check_support, strip_markers
+from .gold import GoldItem
+from .metrics import compute_metrics, score_row
+
+__all__ = ["EvalRow", "run_eval", "count_unsupported"]
+
+
+@dataclass
+class EvalRow:
+    id: str
+    question: str
+    gold: dict
+    answer: str
+    abstained: bool
+    mode: str
+    citations: list[dict] = field(default_factory=list)
+    retrieved: list[dict] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    sentences: int = 0
+    unsupported: int = 0
+
+
+def count_unsupported(answer) -> tuple[int, int]:
+    """(sentences, sentences not supported by the quotes they cite) of an answer."""
+    by_n = {c.n: c.quote for c in answer.citations}
+    sentences = [s.text for s in split_sentences(answer.text)]
+    bad = 0
+    for s in sentences:
+        cited = [by_n[int(n)] for n in __import__("re").findall(r"\[(\d+)\]", s) if int(n) in by_n]
+        if not cited or not check_support(strip_markers(s), cited, "", min_overlap=0.7).supported:
+            bad += 1
+    return len(sentences), bad
+
+
+def run_eval(
+    assistant,
+    items: Sequence[GoldItem],
+    *,
+    mode: str | None = None,
+    k: int = 5,
+    on_row: Callable[[dict], None] | None = None,
+) -> tuple[dict, list[dict], bool]:
+    """Returns (metrics, rows, interrupted)."""
+    rows: list[dict] = []
+    interrupted = False
+    try:
+        for item in items:
+            t0 = time.perf_counter()
+            answer = assistant.ask(item.question, history=item.history or None, mode=mode, k=k)
+            timings = dict(answer.timings)
+            timings.setdefault("total", time.perf_counter() - t0)
+            n_sent, n_bad = count_unsupported(answer) if not answer.abstained else (0, 0)
+            row = EvalRow(
+                id=item.id,
+                question=item.question,
+                gold=asdict(item),
+                answer=answer.text,
+                abstained=answer.abstained,
+                mode=answer.mode,
+                citations=[c.to_dict() for c in answer.citations],
+                retrieved=[
+                    {"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "score": p.score, "text": p.chunk.text}
+                    for p in answer.passages
+                ],
+                timings=timings,
+                sentences=n_sent,
+                unsupported=n_bad,
+            )
+            scored = score_row(asdict(row))
+            rows.append(scored)
+            if on_row:
+                on_row(scored)
+    except KeyboardInterrupt:
+        interrupted = True
+    return compute_metrics(rows, k), rows, interrupted

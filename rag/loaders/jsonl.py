@@ -1,0 +1,130 @@
+"""JSON Lines (.jsonl, one object per line) and JSON (.json, an object or a list) articles.
+
+Each object has ``text`` (required) and optionally ``id``, ``title``, ``url``,
+``source``, ``published``; other keys are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rag.loaders.base import (
+    LoadError,
+    check_encodable,
+    decode,
+    failed,
+    field_str,
+    kind_of,
+    make_article,
+    read_bytes,
+    read_text,
+)
+from rag.types import Article, LoadIssue, LoadResult
+
+SUFFIXES: tuple[str, ...] = (".jsonl", ".json")
+
+
+def load(path: Path) -> LoadResult:
+    """Load every good record of a .jsonl or .json file; each bad one is an issue."""
+    try:
+        if path.suffix.lower() == ".json":
+            return _load_json(path)
+        return _load_jsonl(path)
+    except LoadError as exc:
+        return failed(path, exc)
+
+
+def _load_jsonl(path: Path) -> LoadResult:
+    result = LoadResult()
+    first_line: dict[str, int] = {}
+    # Decode line by line so one bad line (even bad UTF-8) costs only that record.
+    for n, raw in enumerate(read_bytes(path).split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            article = _record(_parse(decode(raw, in_line=True)), path, n)
+        except LoadError as exc:
+            result.issues.append(LoadIssue(str(path), exc.reason, n))
+            continue
+        _add(result, article, path, first_line, n, "line")
+    return result
+
+
+def _load_json(path: Path) -> LoadResult:
+    data = _parse(read_text(path))
+    if isinstance(data, dict):
+        return LoadResult(articles=[_record(data, path, None)])
+    if not isinstance(data, list):
+        raise LoadError(
+            f"expected a JSON object or a list of objects, got {kind_of(data)}"
+        )
+    if not data:
+        raise LoadError("empty list: no articles")
+    result = LoadResult()
+    first_item: dict[str, int] = {}
+    # Items of a list have no cheap line number; issues say "item N" (1-based).
+    for n, item in enumerate(data, start=1):
+        try:
+            article = _record(item, path, None)
+        except LoadError as exc:
+            result.issues.append(LoadIssue(str(path), f"item {n}: {exc.reason}"))
+            continue
+        _add(result, article, path, first_item, n, "item")
+    return result
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            f"malformed JSON ({exc.msg}, column {exc.colno})", exc.lineno
+        ) from None
+    except (ValueError, RecursionError):
+        # e.g. a 5000-digit number (int conversion limit) or absurdly deep nesting
+        raise LoadError(
+            "malformed JSON (value too large or nested too deeply)"
+        ) from None
+
+
+def _record(obj: Any, path: Path, line: int | None) -> Article:
+    if not isinstance(obj, dict):
+        raise LoadError(f"expected a JSON object, got {kind_of(obj)}", line)
+    text = obj.get("text")
+    if text is None:
+        raise LoadError('missing "text" field', line)
+    if not isinstance(text, str):
+        raise LoadError(f'field "text" must be a string, got {kind_of(text)}', line)
+    check_encodable(text, "text", line)
+    if not text.strip():
+        raise LoadError('field "text" is empty', line)
+    fields = {
+        name: field_str(obj, name, line)
+        for name in ("id", "url", "source", "published")
+    }
+    title = field_str(obj, "title", line)
+    return make_article(path, text, title, line=line, **fields)
+
+
+def _add(
+    result: LoadResult,
+    article: Article,
+    path: Path,
+    first: dict[str, int],
+    n: int,
+    unit: str,
+) -> None:
+    """Append ``article`` unless its id already appeared in this file (``unit`` N)."""
+    if article.id not in first:
+        first[article.id] = n
+        result.articles.append(article)
+        return
+    reason = (
+        f'duplicate id "{article.id}" (first on {unit} {first[article.id]}); skipped'
+    )
+    if unit == "line":
+        result.issues.append(LoadIssue(str(path), reason, n))
+    else:
+        result.issues.append(LoadIssue(str(path), f"{unit} {n}: {reason}"))

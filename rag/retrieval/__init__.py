@@ -1,0 +1,17 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from .dense import DenseIndex, FaissIndex
+from .fusion import reciprocal_rank_fusion
+from .lexical import BM25Index, LexicalIndex
+from .retriever import HybridRetriever
+
+__all__ = [
+    "DenseIndex",
+    "FaissIndex",
+    "LexicalIndex",
+    "BM25Index",
+    "reciprocal_rank_fusion",
+    "HybridRetriever",
+]

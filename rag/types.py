@@ -1,0 +1,151 @@
+"""The dataclasses that cross module boundaries: articles, chunks, passages, answers.
+
+Every other module speaks in these types, so no raw library dict (FAISS results,
+bm25s arrays, llama-cpp completion chunks) ever leaves its adapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def text_id(text: str) -> str:
+    """A stable 12-hex-digit id for a piece of text (same text, same id)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as loaded from the corpus.
+
+    ``source`` is the publisher ("CNN", "Reuters") when the input names one;
+    ``path`` is the corpus file the article came from.
+    """
+
+    id: str
+    title: str
+    text: str
+    path: str = ""
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadIssue:
+    """A piece of bad input: where it is and why it was skipped."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class LoadResult:
+    """What loading a file or folder produced: the good articles and the bad input."""
+
+    articles: list[Article] = field(default_factory=list)
+    issues: list[LoadIssue] = field(default_factory=list)
+
+    def extend(self, other: LoadResult) -> None:
+        self.articles.extend(other.articles)
+        self.issues.extend(other.issues)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article, the unit that is embedded and retrieved.
+
+    ``text == article.text[start:end]`` always holds, so citations can point at
+    exact characters of the article.
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score and its rank in each retriever."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a cited sentence comes from.
+
+    ``text`` is the passage (the chunk) holding the sentence; ``start``/``end``
+    are the sentence's character span in the article, and ``quote`` is exactly
+    ``article.text[start:end]``.
+    """
+
+    n: int
+    doc_id: str
+    title: str
+    published: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    quote: str = ""
+    url: str | None = None
+    chunk_id: str = ""
+    passage_start: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The assistant's reply to one question."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    mode: str = "extractive"
+    query: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "query": self.query,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [
+                {
+                    "chunk_id": p.chunk.id,
+                    "doc_id": p.chunk.doc_id,
+                    "start": p.chunk.start,
+                    "end": p.chunk.end,
+                    "score": p.score,
+                    "dense_rank": p.dense_rank,
+                    "lexical_rank": p.lexical_rank,
+                }
+                for p in self.passages
+            ],
+            "timings": self.timings,
+            "notes": self.notes,
+        }

@@ -1,0 +1,309 @@
+"""rag.evaluation: gold-file validation and the metric definitions on hand-computed examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import GOLD
+
+from rag.errors import RagError
+from rag.evaluation import GoldError, compute_metrics, load_gold, score_row
+from rag.evaluation.metrics import answer_correct, exact_match, percentile, token_f1
+from rag.evaluation.runner import count_unsupported
+from rag.types import Answer, Citation
+
+# -- load_gold ----------------------------------------------------------------------------------
+
+
+def _gold(tmp_path, *lines: str):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = json.dumps({"id": "q1", "question": "How many?", "answers": ["2,000"], "evidence": ["2,000 people"]})
+
+
+def test_load_gold_good(tmp_path):
+    path = _gold(
+        tmp_path,
+        GOOD,
+        "",
+        json.dumps({"id": 2, "question": "Capital of France?", "answers": []}),
+        json.dumps(
+            {
+                "id": "q3",
+                "question": " What did he say? ",
+                "answers": ["x"],
+                "history": [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Him."}],
+                "date": "2022-01-06",
+            }
+        ),
+    )
+    items = load_gold(path)
+    assert [i.id for i in items] == ["q1", "2", "q3"]
+    assert items[0].answerable and items[0].answers == ["2,000"] and items[0].evidence == ["2,000 people"]
+    assert not items[1].answerable and items[1].answers == []
+    assert items[2].question == "What did he say?"
+    assert items[2].history[1] == {"role": "assistant", "content": "Him."}
+    assert items[2].date == "2022-01-06"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field"),
+    [
+        ('{"id": "q2", "question": "Q?", "answers": ["a"]', "JSON"),
+        ('["not", "an", "object"]', "object"),
+        ('{"question": "Q?", "answers": ["a"]}', "'id'"),
+        ('{"id": true, "question": "Q?", "answers": ["a"]}', "'id'"),
+        ('{"id": "q2", "answers": ["a"]}', "'question'"),
+        ('{"id": "q2", "question": "   ", "answers": ["a"]}', "'question'"),
+        ('{"id": "q2", "question": "Q?"}', "'answers'"),
+        ('{"id": "q2", "question": "Q?", "answers": "2,000"}', "'answers'"),
+        ('{"id": "q2", "question": "Q?", "answers": [2000]}', "'answers'"),
+        ('{"id": "q2", "question": "Q?", "answers": [], "answerable": true}', "'answers'"),
+        ('{"id": "q2", "question": "Q?", "answers": ["a"], "answerable": "yes"}', "'answerable'"),
+        ('{"id": "q2", "question": "Q?", "answers": ["a"], "evidence": "text"}', "'evidence'"),
+        ('{"id": "q2", "question": "Q?", "answers": ["a"], "history": [{"role": "bot", "content": "x"}]}', "'history'"),
+        ('{"id": "q2", "question": "Q?", "answers": ["a"], "history": "Who?"}', "'history'"),
+        ('{"id": "q2", "question": "Q?", "answers": ["a"], "date": 20220106}', "'date'"),
+        ('{"id": "q1", "question": "Q again?", "answers": ["a"]}', "repeats"),
+    ],
+)
+def test_load_gold_errors_name_line_and_field(tmp_path, bad_line, field):
+    path = _gold(tmp_path, GOOD, "", bad_line)  # the bad line is line 3 (blank lines count)
+    with pytest.raises(GoldError) as exc:
+        load_gold(path)
+    message = str(exc.value)
+    assert message.startswith(f"{path}:3: "), message
+    assert field in message
+    assert "\n" not in message
+    assert isinstance(exc.value, RagError)
+
+
+def test_load_gold_file_errors(tmp_path):
+    with pytest.raises(GoldError, match="not found"):
+        load_gold(tmp_path / "missing.jsonl")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(GoldError, match="no questions"):
+        load_gold(empty)
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"id": 1, "question": "Caf\xe9?", "answers": ["a"]}\n'.encode("latin-1"))
+    with pytest.raises(GoldError, match="UTF-8"):
+        load_gold(latin)
+
+
+def test_shipped_gold_files_load():
+    seed = load_gold(GOLD / "seed.jsonl")
+    heldout = load_gold(GOLD / "seed-heldout.jsonl")
+    assert seed and heldout
+    assert not {i.id for i in seed} & {i.id for i in heldout}
+    seed_questions = {i.question.lower() for i in seed}
+    assert not [i.question for i in heldout if i.question.lower() in seed_questions]
+    for item in [*seed, *heldout]:
+        assert item.answerable == bool(item.answers)
+
+
+# -- single-answer metrics ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "golds", "answerable", "abstained", "expected"),
+    [
+        ("At least 2,000 people have reportedly been arrested. [1]", ["2000"], True, False, True),
+        ("At least 2000 people were arrested.", ["2,000"], True, False, True),
+        ("About 20,000 people were arrested.", ["2,000"], True, False, False),
+        ("Around 200 people were arrested.", ["2,000"], True, False, False),
+        ("It was THE Terrorist Gangs!", ["terrorist gangs"], True, False, True),
+        ("The indexed articles don't say: 2,000.", ["2,000"], True, True, False),  # abstained: wrong
+        ("The indexed articles don't say.", [], False, True, True),
+        ("Paris.", [], False, False, False),
+        ("Anything at all", ["", "   "], True, False, False),  # an empty gold never matches
+        ("Mentions [1] only", ["1"], True, False, False),  # citation markers are not the answer
+    ],
+)
+def test_answer_correct(answer, golds, answerable, abstained, expected):
+    assert answer_correct(answer, golds, answerable, abstained) is expected
+
+
+def test_exact_match():
+    assert exact_match("2,000 [1]", ["2000"])
+    assert exact_match("The Almaty.", ["almaty"])
+    assert not exact_match("2,000 people", ["2000"])
+
+
+def test_token_f1_hand_computed():
+    # answer tokens: at least 2000 people arrested (5); gold: 2000 people (2); common 2
+    # precision 2/5, recall 2/2 -> f1 = 2 * 0.4 * 1 / 1.4
+    assert token_f1("At least 2,000 people arrested", ["2000 people"]) == pytest.approx(0.8 / 1.4)
+    assert token_f1("2,000 people", ["2000 people", "nothing"]) == pytest.approx(1.0)
+    assert token_f1("Terrorist gangs [1]", ["terrorist gangs"]) == pytest.approx(1.0)
+    assert token_f1("completely different", ["terrorist gangs"]) == 0.0
+    assert token_f1("", ["x"]) == 0.0
+    assert token_f1("x", []) == 0.0
+    assert token_f1("the", ["the"]) == 0.0  # nothing left after normalisation
+
+
+def test_percentile():
+    assert percentile([], 50) == 0.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
+    assert percentile([5.0], 0) == 5.0
+
+
+# -- compute_metrics on hand-made rows ---------------------------------------------------------------
+
+
+def _row(
+    answer,
+    answers,
+    *,
+    abstained=False,
+    citations=(),
+    retrieved=(),
+    evidence=(),
+    sentences=0,
+    unsupported=0,
+    timings=None,
+):
+    gold = {
+        "id": "x",
+        "question": "q",
+        "answers": list(answers),
+        "answerable": bool(answers),
+        "evidence": list(evidence),
+        "evidence_docs": [],
+        "history": [],
+        "date": None,
+    }
+    row = {
+        "id": "x",
+        "question": "q",
+        "gold": gold,
+        "answer": answer,
+        "abstained": abstained,
+        "mode": "extractive",
+        "citations": [{"text": t} for t in citations],
+        "retrieved": [{"text": t, "doc_id": "d"} for t in retrieved],
+        "timings": timings or {},
+        "sentences": sentences,
+        "unsupported": unsupported,
+    }
+    return score_row(row)
+
+
+def test_compute_metrics_hand_example():
+    rows = [
+        # answerable, right, one good and one bad citation, evidence at rank 2
+        _row(
+            "At least 2,000 people were arrested. [1]",
+            ["2,000"],
+            citations=["At least 2,000 people were arrested.", "Banks were shut."],
+            retrieved=["Banks were shut.", "At least 2,000 people were arrested."],
+            evidence=["2,000 people"],
+            sentences=1,
+            timings={"first_token": 0.1, "total": 0.2},
+        ),
+        # answerable, wrong, evidence not retrieved
+        _row(
+            "Banks were shut. [1]",
+            ["terrorist gangs"],
+            citations=["Banks were shut."],
+            retrieved=["Banks were shut."],
+            sentences=1,
+            unsupported=1,
+            timings={"first_token": 0.3, "total": 0.4},
+        ),
+        # answerable but abstained
+        _row("The indexed articles don't say.", ["Thursday"], abstained=True, retrieved=["On Thursday it rained."]),
+        # unanswerable, abstained (right) and answered (wrong)
+        _row("The indexed articles don't say.", [], abstained=True),
+        _row("Paris. [1]", [], citations=["Paris is in France."], sentences=1),
+    ]
+    m = compute_metrics(rows, k=5)
+    assert m["questions"] == 5 and m["answerable"] == 3 and m["unanswerable"] == 2
+    assert m["accuracy"] == pytest.approx(2 / 5)
+    assert m["answerable_accuracy"] == pytest.approx(1 / 3)
+    assert m["exact_match"] == 0.0
+    assert m["abstention_recall"] == pytest.approx(1 / 2)
+    assert m["false_abstention_rate"] == pytest.approx(1 / 3)
+    assert m["citation_precision"] == pytest.approx(1 / 3)  # answerable rows only: 1 good of 3
+    assert m["cited_share"] == pytest.approx(3 / 3)  # every non-abstained answer cites
+    assert m["unsupported_share"] == pytest.approx(1 / 3)
+    assert m["recall@5"] == pytest.approx(2 / 3)  # rows 1 (rank 2) and 3 (rank 1, by answer)
+    assert m["mrr"] == pytest.approx((1 / 2 + 0 + 1) / 3)
+    assert m["latency_total_p50"] == 0.0  # nearest rank over all five rows: 0, 0, 0, 0.2, 0.4
+    assert m["latency_total_p95"] == pytest.approx(0.4)
+    assert compute_metrics(rows, k=1)["recall@1"] == pytest.approx(1 / 3)
+
+
+def test_compute_metrics_no_citations():
+    rows = [_row("2,000 people", ["2,000"]), _row("Thursday", ["Thursday"])]
+    m = compute_metrics(rows, k=5)
+    assert m["citation_precision"] is None
+    assert m["cited_share"] == 0.0
+    assert m["answerable_accuracy"] == 1.0
+    assert m["unsupported_share"] is None  # no sentences counted
+
+
+def test_compute_metrics_all_unanswerable():
+    rows = [_row("The indexed articles don't say.", [], abstained=True), _row("Paris.", [])]
+    m = compute_metrics(rows, k=5)
+    for name in (
+        "answerable_accuracy",
+        "exact_match",
+        "token_f1",
+        "false_abstention_rate",
+        "recall@5",
+        "mrr",
+        "citation_precision",
+    ):
+        assert m[name] is None, name
+    assert m["abstention_recall"] == 0.5
+    assert m["accuracy"] == 0.5
+
+
+def test_compute_metrics_empty_answers_and_no_rows():
+    rows = [_row("", ["2,000"]), _row("", [])]
+    m = compute_metrics(rows, k=5)
+    assert m["answerable_accuracy"] == 0.0
+    assert m["token_f1"] == 0.0
+    assert m["abstention_recall"] == 0.0
+    empty = compute_metrics([], k=5)
+    assert empty["questions"] == 0
+    assert empty["accuracy"] is None and empty["abstention_recall"] is None
+    assert empty["latency_total_p50"] == 0.0
+
+
+# -- count_unsupported ---------------------------------------------------------------------------------
+
+
+def _citation(n: int, quote: str) -> Citation:
+    return Citation(
+        n=n, doc_id="d", title="t", published=None, text=quote, start=0, end=len(quote), score=1.0, quote=quote
+    )
+
+
+def test_count_unsupported():
+    quote = "At least 2,000 people have reportedly been arrested."
+    good = Answer("q", f"{quote} [1]", citations=[_citation(1, quote)])
+    assert count_unsupported(good) == (1, 0)
+    invented = Answer("q", "About 500 people were reportedly arrested. [1]", citations=[_citation(1, quote)])
+    assert count_unsupported(invented) == (1, 1)
+    uncited = Answer("q", f"{quote} [1] Banks were shut down.", citations=[_citation(1, quote)])
+    assert count_unsupported(uncited) == (2, 1)
+    dangling = Answer("q", f"{quote} [2]", citations=[_citation(1, quote)])
+    assert count_unsupported(dangling) == (1, 1)
+
+
+def test_retrieval_and_citation_matching_use_whole_words():
+    from rag.evaluation.metrics import chunk_hits, citation_ok
+
+    assert chunk_hits("At least 2,000 people", "d", [], [], ["2000"])
+    assert not chunk_hits("About 20,000 people", "d", [], [], ["2,000"])
+    assert chunk_hits("anything", "doc-7", [], ["doc-7"], ["2000"])
+    assert chunk_hits("gunfire in the main square", "d", ["main square"], [], [])
+    assert not citation_ok("About 20,000 people", [], ["2,000"])
+    assert citation_ok("At least 2,000 people", [], ["2000"])
