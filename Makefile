@@ -12,7 +12,7 @@ endif
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run index chat test test-fast lint clean
+.PHONY: setup browser run index chat test test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -30,13 +30,22 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
+# The browser test drives Debian's chromium (Playwright cannot download browsers here).
+browser:
+	command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -q && apt-get install -y -q chromium) >/dev/null; } || \
+		echo "chromium not installed: the browser test will be skipped"
+
 index: setup
 	$(BIN)/rag index corpus
 
 run: index
+	$(BIN)/python app.py
+
+chat: index
 	$(BIN)/rag chat
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

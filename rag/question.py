@@ -212,14 +212,14 @@ def resolve_referent(question: str, history: Sequence[dict] | None) -> str | Non
             continue
         # The name that answered the last question sits next to what it asked
         # ("Who is the president?" -> "President Kassym-Jomart Tokayev").
-        def score(i_group: tuple[int, str]) -> tuple[int, int]:
-            i, group = i_group
-            stems = set(content_terms(group))
-            holds = bool(stems & asked) and not stems <= asked
-            return (3 * holds + 2 * _near_terms(text, group, asked) + (not stems <= asked), -i)
-
-        return max(enumerate(groups), key=score)[1]
+        return max(enumerate(groups), key=lambda ig: _referent_score(text, ig[1], asked, ig[0]))[1]
     return None
+
+
+def _referent_score(text: str, group: str, asked: set[str], position: int) -> tuple[int, int]:
+    stems = set(content_terms(group))
+    holds = bool(stems & asked) and not stems <= asked
+    return (3 * holds + 2 * _near_terms(text, group, asked) + (not stems <= asked), -position)
 
 
 def _near_terms(text: str, group: str, terms: set[str], window: int = 3) -> bool:

@@ -190,6 +190,13 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
             trigger(lambda m: ("", m), box, [box, pending], queue=False, api_visibility="private").then(
                 respond, chat_inputs, chat_outputs, concurrency_id="generate", api_visibility="private"
             )
+        # The same answering code for scripts and load tests: each client session keeps
+        # its own server-side history, exactly like a browser tab.
+        hidden = gr.Button(visible=False)
+        hidden.click(
+            respond, [box, chatbot, turns, mode, k], chat_outputs,
+            api_name="ask_turn", api_visibility="undocumented", concurrency_id="generate",
+        )
         clear.click(new_chat, None, [chatbot, turns, sources, payload, article], api_visibility="private")
         open_btn.click(open_source, [which, payload], article, api_visibility="private")
         upload_btn.click(add_files, files, [status, stats, files], concurrency_id="index", api_visibility="private")

@@ -50,6 +50,13 @@ def test_load_gold_good(tmp_path):
     assert items[2].date == "2022-01-06"
 
 
+def test_repeated_ids_are_kept_under_a_unique_id(tmp_path):
+    path = _gold(tmp_path, GOOD, "", '{"id": "q1", "question": "Q again?", "answers": ["a"]}')
+    items = load_gold(path)
+    assert [i.id for i in items] == ["q1", "q1#3"]
+    assert items[1].question == "Q again?"
+
+
 @pytest.mark.parametrize(
     ("bad_line", "field"),
     [
@@ -68,7 +75,6 @@ def test_load_gold_good(tmp_path):
         ('{"id": "q2", "question": "Q?", "answers": ["a"], "history": [{"role": "bot", "content": "x"}]}', "'history'"),
         ('{"id": "q2", "question": "Q?", "answers": ["a"], "history": "Who?"}', "'history'"),
         ('{"id": "q2", "question": "Q?", "answers": ["a"], "date": 20220106}', "'date'"),
-        ('{"id": "q1", "question": "Q again?", "answers": ["a"]}', "repeats"),
     ],
 )
 def test_load_gold_errors_name_line_and_field(tmp_path, bad_line, field):

@@ -1,9 +1,9 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search, fused by reciprocal rank."""
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search, fused into one ranking."""
 
 from __future__ import annotations
 
 from .dense import DenseIndex, FaissIndex
-from .fusion import reciprocal_rank_fusion
+from .fusion import reciprocal_rank_fusion, zscore_fusion
 from .lexical import BM25Index, LexicalIndex
 from .retriever import HybridRetriever
 
@@ -13,5 +13,6 @@ __all__ = [
     "LexicalIndex",
     "BM25Index",
     "reciprocal_rank_fusion",
+    "zscore_fusion",
     "HybridRetriever",
 ]

@@ -8,17 +8,18 @@ import numpy as np
 
 from ..types import Chunk, Passage
 from .dense import DenseIndex
-from .fusion import reciprocal_rank_fusion
+from .fusion import reciprocal_rank_fusion, zscore_fusion
 from .lexical import LexicalIndex
 
 __all__ = ["HybridRetriever"]
 
 
 class HybridRetriever:
-    """Retrieves chunks by meaning (dense) and by words (BM25), fused with RRF.
+    """Retrieves chunks by meaning (dense) and by words (BM25), fused into one list.
 
     ``method`` is "hybrid" (default), "dense" or "lexical"; the single-method
-    settings exist to measure what fusion adds.
+    settings exist to measure what fusion adds. ``fusion`` is "zscore" (default,
+    dense weighted ``dense_weight``) or "rrf".
     """
 
     def __init__(
@@ -28,8 +29,10 @@ class HybridRetriever:
         lexical: LexicalIndex,
         embed_query,
         *,
-        candidates: int = 50,
+        candidates: int = 100,
         rrf_k: int = 60,
+        fusion: str = "zscore",
+        dense_weight: float = 0.65,
     ) -> None:
         self.chunks = chunks
         self.dense = dense
@@ -37,6 +40,8 @@ class HybridRetriever:
         self.embed_query = embed_query
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.dense_weight = dense_weight
 
     def search(
         self, query: str, k: int = 5, *, method: str = "hybrid", query_vector: np.ndarray | None = None
@@ -57,10 +62,10 @@ class HybridRetriever:
             fused = dense_hits
         elif method == "lexical":
             fused = lexical_hits
+        elif self.fusion == "rrf":
+            fused = reciprocal_rank_fusion([[i for i, _ in dense_hits], [i for i, _ in lexical_hits]], k=self.rrf_k)
         else:
-            fused = reciprocal_rank_fusion(
-                [[i for i, _ in dense_hits], [i for i, _ in lexical_hits]], k=self.rrf_k
-            )
+            fused = zscore_fusion([dense_hits, lexical_hits], weights=[self.dense_weight, 1 - self.dense_weight])
         return [
             Passage(self.chunks[i], float(score), dense_rank.get(i), lexical_rank.get(i))
             for i, score in fused[:k]
