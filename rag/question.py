@@ -44,9 +44,11 @@ _WEAK_WORDS = {
     "announce", "announced", "happen", "event", "events", "situation",
 }
 
-_PRONOUNS = re.compile(
-    r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|"
-    r"the (country|city|group|president|leader|ministry|man|woman|agency|organization|organisation|army|troops))\b"
+_PRONOUNS = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there)\b")
+# "the president" refers back only when the question names nothing itself
+# ("What did the president say?" vs "Who is the president of Kazakhstan?").
+_DEFINITE = re.compile(
+    r"\bthe (country|city|group|president|leader|ministry|man|woman|agency|organization|organisation|army|troops)\b"
 )
 _ELLIPTIC = re.compile(r"^(and|what about|how about|what else|anything else|and the|also|why|how so|who else|where else)\b")
 
@@ -166,7 +168,9 @@ def analyze(text: str, referent_text: str = "", referent: str | None = None) -> 
 def is_follow_up(question: str) -> bool:
     """Does the question lean on the conversation ("What did he say?", "And Belarus?")?"""
     q = _fold(question).strip()
-    return bool(_PRONOUNS.search(q) or _ELLIPTIC.search(q) or len(content_terms(question)) <= 1)
+    if _PRONOUNS.search(q) or _ELLIPTIC.search(q) or not content_terms(question):
+        return True
+    return bool(_DEFINITE.search(q)) and not entities_in(question)
 
 
 _PERSONAL = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|it|its)\b")

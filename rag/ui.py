@@ -133,7 +133,7 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
             else:
                 errors.extend(str(i) for i in report.issues)
                 progress(1.0, desc="Done")
-        lines = [f"✅ added {p.name}" for p in saved] + [f"⚠️ {e}" for e in errors]
+        lines = [f"Added {p.name}." for p in saved] + [f"⚠️ {e}" for e in errors]
         return "\n\n".join(lines) or "Nothing to add.", _stats_line(assistant), None
 
     def new_chat():
@@ -145,7 +145,7 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
 
     with gr.Blocks(title="Ask the news") as demo:
         gr.Markdown("## Ask the news\nAnswers come only from the indexed articles, with the sentences they cite.")
-        stats = gr.Markdown(_stats_line(assistant), elem_classes=["stats"])
+        stats = gr.Markdown(_stats_line(assistant), elem_classes=["stats"], elem_id="stats")
         turns = gr.State([])
         payload = gr.State("[]")
         with gr.Row():

@@ -129,10 +129,10 @@ def test_chat_page_end_to_end(app_url, tmp_path):
         page.wait_for_timeout(1500)
         page.click("#add-files")
         page.wait_for_function(
-            "() => document.querySelector('#add-status') && document.querySelector('#add-status').innerText.includes('added')",
+            "() => document.querySelector('#add-status') && document.querySelector('#add-status').innerText.includes('Added')",
             timeout=180_000,
         )
-        assert "2 articles" in page.locator(".stats").inner_text()
+        assert "2 articles" in page.locator("#stats").inner_text()
         rescued = _ask(page, "How many people were rescued from the ferry?", "45")
         assert "[1]" in rescued
 
