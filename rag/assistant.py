@@ -8,9 +8,11 @@ checked against the evidence, so an unsupported claim never reaches the user.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,11 @@ class Assistant:
         self._llm_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.finder = EvidenceFinder(embedder)
+        # Every answer is computed on this one thread. torch and llama.cpp keep an
+        # OpenMP thread team per calling thread; a web server resuming a stream on
+        # whichever worker is free would start new teams while old ones still spin,
+        # and two cores would run four busy teams (seen: answers 2-4x slower).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-answer")
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -159,7 +166,7 @@ class Assistant:
     ) -> AnswerStream:
         """Like :meth:`ask`, but yields the answer text as it is produced."""
         s = self.settings.with_overrides(mode=mode, k=k)
-        return AnswerStream(self._answer(question, history, s.mode, s.k))
+        return AnswerStream(_on_thread(self._worker, lambda: self._answer(question, history, s.mode, s.k)))
 
     def _answer(
         self, question: str, history: Sequence[dict] | None, mode: str, k: int
@@ -260,6 +267,44 @@ class Assistant:
         answer.text = " ".join(parts)
         answer.citations = sorted(citations.values(), key=lambda c: c.n)
         return True
+
+
+_END = object()
+
+
+def _on_thread(executor: ThreadPoolExecutor, make: Callable[[], Generator[str, None, Answer]]) -> Generator[str, None, Answer]:
+    """Run a generator on ``executor``'s thread and relay its items (and return value) here."""
+    out: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            events = make()
+            while True:
+                try:
+                    item = next(events)
+                except StopIteration as done:
+                    out.put((_END, done.value))
+                    return
+                out.put((None, item))
+                if stop.is_set():
+                    events.close()
+                    out.put((_END, None))
+                    return
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the reader's thread
+            out.put((exc, None))
+
+    executor.submit(run)
+    try:
+        while True:
+            tag, value = out.get()
+            if tag is _END:
+                return value
+            if tag is not None:
+                raise tag
+            yield value
+    finally:
+        stop.set()
 
 
 def _quote_suffices(found: EvidenceResult) -> bool:

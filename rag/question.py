@@ -50,7 +50,7 @@ _PRONOUNS = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|it
 _DEFINITE = re.compile(
     r"\bthe (country|city|group|president|leader|ministry|man|woman|agency|organization|organisation|army|troops)\b"
 )
-_ELLIPTIC = re.compile(r"^(and|what about|how about|what else|anything else|and the|also|why|how so|who else|where else)\b")
+_ELLIPTIC = re.compile(r"^(and|what about|how about|what else|anything else|and the|also|how so|who else|where else)\b")
 
 
 @dataclass(frozen=True)

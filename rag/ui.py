@@ -59,10 +59,11 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
         """Stream one answer into the chat; ``turns`` is this browser session's plain-text history."""
         message = (message or "").strip()
         if not message:
-            yield history, gr.update(), turns, gr.update()
+            yield gr.update(), history, gr.update(), turns, gr.update()
             return
+        started = time.monotonic()
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-        yield history, sources_html(None), turns, gr.update()
+        yield "", history, sources_html(None), turns, gr.update()
         try:
             stream = assistant.stream(message, turns, mode=mode, k=int(k))
             text, last = "", 0.0
@@ -72,20 +73,21 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
                 if now - last >= UI_UPDATE_INTERVAL:
                     last = now
                     history[-1] = {"role": "assistant", "content": answer_markdown(None, text)}
-                    yield history, gr.update(), turns, gr.update()
+                    yield gr.update(), history, gr.update(), turns, gr.update()
             answer = stream.answer
         except RagError as exc:
             history[-1] = {"role": "assistant", "content": f"> ⚠️ {html.escape(str(exc), quote=False)}"}
-            yield history, sources_html(None), turns, gr.update()
+            yield gr.update(), history, sources_html(None), turns, gr.update()
             return
         except Exception:  # noqa: BLE001 -- users get a short message, the log gets the traceback
             log.exception("answering failed")
             history[-1] = {"role": "assistant", "content": "> ⚠️ Something went wrong; see the server log."}
-            yield history, sources_html(None), turns, gr.update()
+            yield gr.update(), history, sources_html(None), turns, gr.update()
             return
+        log.info("answered in %.2fs: %s", time.monotonic() - started, {k: round(v, 3) for k, v in answer.timings.items()})
         history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
         turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        yield history, sources_html(answer), turns, answer_payload(answer)
+        yield gr.update(), history, sources_html(answer), turns, answer_payload(answer)
 
     def answer_payload(answer) -> str:
         # Remember the latest citations for "open source" without another model call.
@@ -182,19 +184,16 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
             k = gr.Slider(1, 12, value=assistant.settings.k, step=1, label="Passages per question")
             gr.Textbox(value=assistant.model_name, label="Model in use", interactive=False)
 
-        pending = gr.State("")
-        chat_inputs = [pending, chatbot, turns, mode, k]
-        chat_outputs = [chatbot, sources, turns, payload]
+        chat_inputs = [box, chatbot, turns, mode, k]
+        chat_outputs = [box, chatbot, sources, turns, payload]
         for trigger in (box.submit, send.click):
-            # Clear the box at once, then answer in the shared generation slot.
-            trigger(lambda m: ("", m), box, [box, pending], queue=False, api_visibility="private").then(
-                respond, chat_inputs, chat_outputs, concurrency_id="generate", api_visibility="private"
-            )
+            # One event: its first update clears the box, the rest stream the answer.
+            trigger(respond, chat_inputs, chat_outputs, concurrency_id="generate", api_visibility="private")
         # The same answering code for scripts and load tests: each client session keeps
         # its own server-side history, exactly like a browser tab.
         hidden = gr.Button(visible=False)
         hidden.click(
-            respond, [box, chatbot, turns, mode, k], chat_outputs,
+            respond, chat_inputs, chat_outputs,
             api_name="ask_turn", api_visibility="undocumented", concurrency_id="generate",
         )
         clear.click(new_chat, None, [chatbot, turns, sources, payload, article], api_visibility="private")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,8 +36,8 @@ def count_unsupported(answer) -> tuple[int, int]:
     sentences = [s.text for s in split_sentences(answer.text)]
     bad = 0
     for s in sentences:
-        cited = [by_n[int(n)] for n in __import__("re").findall(r"\[(\d+)\]", s) if int(n) in by_n]
-        if not cited or not check_support(strip_markers(s), cited, "", min_overlap=0.7).supported:
+        cited = [by_n[int(n)] for n in re.findall(r"\[(\d+)\]", s) if int(n) in by_n]
+        if not cited or not check_support(strip_markers(s), cited, answer.question).supported:
             bad += 1
     return len(sentences), bad
 
