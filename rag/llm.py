@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import queue
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -23,7 +20,6 @@ from .errors import RagError
 __all__ = ["LLM", "LlamaCppLLM", "shipped_model_path", "check_gguf"]
 
 SHIPPED_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_DONE = object()
 
 
 class LLM(Protocol):
@@ -100,7 +96,6 @@ class LlamaCppLLM:
         self.n_ctx = int(self._llm.n_ctx())
         self.threads = threads
         self.n_batch = min(n_batch, n_ctx)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 
     @property
     def raw(self):
@@ -113,44 +108,23 @@ class LlamaCppLLM:
     def stream_chat(
         self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
     ) -> Iterator[str]:
-        """Stream the reply's text; generation always runs on this model's own thread.
+        """Stream the reply's text, on the calling thread.
 
-        llama.cpp's OpenMP thread team belongs to the thread that calls it. A web
-        server resumes a streaming generator on whichever worker thread is free,
-        and every new caller starts a new team while the last one still spins,
-        so two cores end up shared by twice the threads (seen: 4x slower answers
-        through the chat page). One dedicated thread keeps one team.
+        Call it from one thread (the `Assistant` does): llama.cpp's OpenMP team
+        belongs to the calling thread, and relaying each token to another thread
+        costs a core's worth of wake-ups on two cores (measured: 1.7x slower).
         """
-        out: queue.Queue = queue.Queue()
-        stop = threading.Event()
-
-        def generate() -> None:
-            try:
-                chunks = self._llm.create_chat_completion(
-                    messages=list(messages),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    top_k=1 if temperature == 0 else 40,
-                    stream=True,
-                )
-                for chunk in chunks:
-                    if stop.is_set():
-                        break
-                    delta = chunk["choices"][0].get("delta", {}).get("content")
-                    if delta:
-                        out.put(delta)
-            except ValueError as exc:  # llama-cpp raises ValueError when the prompt exceeds n_ctx
-                out.put(RagError(f"the prompt does not fit the model's context ({self.n_ctx} tokens): {exc}"))
-            except Exception as exc:  # noqa: BLE001 -- re-raised in the caller's thread below
-                out.put(exc)
-            finally:
-                out.put(_DONE)
-
-        self._thread.submit(generate)
         try:
-            while (item := out.get()) is not _DONE:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()  # the caller stopped reading: don't generate into the void
+            chunks = self._llm.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=1 if temperature == 0 else 40,
+                stream=True,
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+        except ValueError as exc:  # llama-cpp raises ValueError when the prompt exceeds n_ctx
+            raise RagError(f"the prompt does not fit the model's context ({self.n_ctx} tokens): {exc}") from exc

@@ -188,7 +188,12 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
         chat_outputs = [box, chatbot, sources, turns, payload]
         for trigger in (box.submit, send.click):
             # One event: its first update clears the box, the rest stream the answer.
-            trigger(respond, chat_inputs, chat_outputs, concurrency_id="generate", api_visibility="private")
+            # "minimal": the queue position and timer as text, without a full-panel
+            # animation that costs a software-rendered browser a core during generation.
+            trigger(
+                respond, chat_inputs, chat_outputs, concurrency_id="generate", api_visibility="private",
+                show_progress="minimal",
+            )
         # The same answering code for scripts and load tests: each client session keeps
         # its own server-side history, exactly like a browser tab.
         hidden = gr.Button(visible=False)
