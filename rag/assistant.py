@@ -33,6 +33,13 @@ __all__ = ["Assistant", "AnswerStream", "ABSTAIN_PREFIX", "MAX_QUESTION_CHARS"]
 ABSTAIN_PREFIX = "The indexed articles don't say"
 MAX_QUESTION_CHARS = 2000  # longer questions are trimmed, and the answer says so
 _GENERATIVE_TYPES = ("reason", "other")
+# All embedding and generation in this process runs on this one thread. torch and
+# llama.cpp keep OpenMP thread teams per calling thread; work spread over several
+# threads (an index built on the main thread, answers streamed from a web
+# server's workers) left generation 2-4x slower on two cores, measured through
+# the chat page. Answers and index updates also queue behind each other here,
+# which is what two cores want.
+_COMPUTE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-compute")
 
 
 class AnswerStream:
@@ -81,11 +88,7 @@ class Assistant:
         self._llm_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.finder = EvidenceFinder(embedder)
-        # Every answer is computed on this one thread. torch and llama.cpp keep an
-        # OpenMP thread team per calling thread; a web server resuming a stream on
-        # whichever worker is free would start new teams while old ones still spin,
-        # and two cores would run four busy teams (seen: answers 2-4x slower).
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-answer")
+        self._worker = _COMPUTE
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -104,7 +107,7 @@ class Assistant:
         """Index (or update the index of) ``corpus`` into ``index_dir``, then load it."""
         embedder = embedder or SentenceTransformerEmbedder()
         paths = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
-        report = update_index(paths, index_dir, embedder, rebuild=rebuild, progress=progress)
+        report = _COMPUTE.submit(update_index, paths, index_dir, embedder, rebuild=rebuild, progress=progress).result()
         assistant = cls.load(index_dir, embedder=embedder, llm=llm, model=model, **settings)
         assistant.last_report = report
         return assistant
@@ -141,7 +144,7 @@ class Assistant:
     # -- corpus updates ----------------------------------------------------
     def add(self, paths: Sequence[str | Path], *, progress: bool = False) -> IndexReport:
         """Index more files (incrementally) and start answering from them."""
-        report = update_index(list(paths), self.index_dir, self.embedder, progress=progress)
+        report = _COMPUTE.submit(update_index, list(paths), self.index_dir, self.embedder, progress=progress).result()
         self.reload()
         return report
 
