@@ -39,7 +39,8 @@ browser:
 index: setup
 	$(BIN)/rag index corpus
 
-run: index
+# app.py indexes corpus/ itself (incrementally) before serving.
+run: setup
 	$(BIN)/python app.py
 
 chat: index

@@ -88,7 +88,6 @@ class Assistant:
         self._llm_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.finder = EvidenceFinder(embedder)
-        self._worker = _COMPUTE
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -169,7 +168,7 @@ class Assistant:
     ) -> AnswerStream:
         """Like :meth:`ask`, but yields the answer text as it is produced."""
         s = self.settings.with_overrides(mode=mode, k=k)
-        return AnswerStream(_on_thread(self._worker, lambda: self._answer(question, history, s.mode, s.k)))
+        return AnswerStream(_on_thread(_COMPUTE, lambda: self._answer(question, history, s.mode, s.k)))
 
     def _answer(
         self, question: str, history: Sequence[dict] | None, mode: str, k: int
@@ -239,31 +238,29 @@ class Assistant:
         texts = [s.text for _, s in ev]
         citations: dict[tuple[str, int], Citation] = {}
         parts: list[str] = []
-        buffer = ""
         t_gen = time.perf_counter()
-        with self._llm_lock:
-            tokens = llm.stream_chat(messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
-            for piece in _sentences_from(tokens):
-                buffer = strip_markers(piece)
-                if not buffer or NOT_FOUND.lower() in buffer.lower():
-                    continue
-                support = check_support(buffer, texts, question)
-                if not support.supported:
-                    answer.notes.append(f"dropped an unsupported sentence ({support.reason}): {buffer}")
-                    continue
-                marks = []
-                for src in support.sources:
-                    e, s = ev[src]
-                    key = (e.doc_id, s.start)
-                    if key not in citations:
-                        citations[key] = _citation(len(citations) + 1, e, s, articles[e.doc_id])
-                    marks.append(f"[{citations[key].n}]")
-                out = _attach(buffer, marks)
-                text = out if not parts else " " + out
-                if not parts:
-                    answer.timings["first_token"] = time.perf_counter() - t0
-                parts.append(out)
-                yield text
+        tokens = llm.stream_chat(messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
+        for piece in _sentences_from(tokens):
+            buffer = strip_markers(piece)
+            if not buffer or NOT_FOUND.lower() in buffer.lower():
+                continue
+            support = check_support(buffer, texts, question)
+            if not support.supported:
+                answer.notes.append(f"dropped an unsupported sentence ({support.reason}): {buffer}")
+                continue
+            marks = []
+            for src in support.sources:
+                e, s = ev[src]
+                key = (e.doc_id, s.start)
+                if key not in citations:
+                    citations[key] = _citation(len(citations) + 1, e, s, articles[e.doc_id])
+                marks.append(f"[{citations[key].n}]")
+            out = _attach(buffer, marks)
+            text = out if not parts else " " + out
+            if not parts:
+                answer.timings["first_token"] = time.perf_counter() - t0
+            parts.append(out)
+            yield text
         answer.timings["generation"] = time.perf_counter() - t_gen
         if not parts:
             return False

@@ -84,7 +84,7 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
             history[-1] = {"role": "assistant", "content": "> ⚠️ Something went wrong; see the server log."}
             yield gr.update(), history, sources_html(None), turns, gr.update()
             return
-        log.info("answered in %.2fs: %s", time.monotonic() - started, {k: round(v, 3) for k, v in answer.timings.items()})
+        log.info("answered in %.2fs: %s", time.monotonic() - started, {name: round(v, 3) for name, v in answer.timings.items()})
         history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
         turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
         yield gr.update(), history, sources_html(answer), turns, answer_payload(answer)
