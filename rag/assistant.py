@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import Settings
 from .embedder import Embedder, SentenceTransformerEmbedder
+from .errors import RagError
 from .evidence import Evidence, EvidenceFinder, EvidenceResult
 from .index import Index
 from .indexer import IndexReport, update_index
@@ -25,7 +26,7 @@ from .llm import LLM, LlamaCppLLM
 from .prompts import NOT_FOUND, EvidenceLine, build_messages
 from .question import analyze, follow_up_context, resolve_referent
 from .text import split_sentences
-from .types import Answer, Article, Citation
+from .types import Answer, Article, Citation, Passage
 from .verify import check_support, strip_markers
 
 __all__ = ["Assistant", "AnswerStream", "ABSTAIN_PREFIX", "MAX_QUESTION_CHARS"]
@@ -170,6 +171,16 @@ class Assistant:
         s = self.settings.with_overrides(mode=mode, k=k)
         return AnswerStream(_on_thread(_COMPUTE, lambda: self._answer(question, history, s.mode, s.k)))
 
+    def retrieve(self, question: str, history: Sequence[dict] | None = None, *, k: int | None = None) -> list[Passage]:
+        """The ``k`` passages an answer to ``question`` would be drawn from (no LLM).
+
+        Follow-ups are retrieved with their conversation, exactly as :meth:`ask` does.
+        """
+        k = self.settings.with_overrides(k=k).k
+        _context, _referent, query = _query((question or "").strip()[:MAX_QUESTION_CHARS], history)
+        index = self.index
+        return _COMPUTE.submit(lambda: index.search(query, k, query_vector=self.embedder.embed([query])[0])).result()
+
     def _answer(
         self, question: str, history: Sequence[dict] | None, mode: str, k: int
     ) -> Generator[str, None, Answer]:
@@ -177,16 +188,14 @@ class Assistant:
         notes: list[str] = []
         question = (question or "").strip()
         if not question:
-            from .errors import RagError
-
             raise RagError("the question is empty; type a question about the articles")
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
             notes.append(f"the question was trimmed to its first {MAX_QUESTION_CHARS} characters")
         index = self.index  # one generation for the whole answer, even if a reload happens meanwhile
-        context = follow_up_context(question, history)
-        referent = resolve_referent(question, history)
-        query = " ".join(p for p in (question, referent, context) if p)
+        if not index.chunks:
+            raise RagError("the index has no articles yet; add some with: rag index corpus")
+        context, referent, query = _query(question, history)
         q = analyze(question, context, referent)
         qvec = self.embedder.embed([query])[0]
         passages = index.search(query, k, query_vector=qvec)
@@ -270,6 +279,13 @@ class Assistant:
 
 
 _END = object()
+
+
+def _query(question: str, history: Sequence[dict] | None) -> tuple[str, str, str]:
+    """(conversation context, resolved referent, retrieval query) for a question."""
+    context = follow_up_context(question, history)
+    referent = resolve_referent(question, history)
+    return context, referent, " ".join(p for p in (question, referent, context) if p)
 
 
 def _on_thread(executor: ThreadPoolExecutor, make: Callable[[], Generator[str, None, Answer]]) -> Generator[str, None, Answer]:

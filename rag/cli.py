@@ -181,23 +181,50 @@ def chat_cmd(index_dir, mode, model, k) -> None:
 
 
 @cli.command("eval")
-@click.argument("gold", type=click.Path())
+@click.argument("gold", type=click.Path(), required=False)
 @click.option("--corpus", "corpus", multiple=True, help="Index (or update) these paths first.")
 @index_option
 @mode_option
 @model_option
 @k_option
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--limit", type=click.IntRange(1, None), default=None, help="Only the first N questions.")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only (recall@k, MRR): no LLM, fast.")
 @click.option("--json", "json_file", type=click.Path(), default=None, help="Write metrics, settings and rows to FILE.")
-def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, json_file) -> None:
+@click.option("--report", "report_file", type=click.Path(), default=None, help="Write a self-contained HTML report to FILE.")
+@click.option(
+    "--compare", nargs=2, type=click.Path(), default=None, metavar="A.json B.json",
+    help="Compare two --json results instead of running: metric changes and flipped questions.",
+)
+def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, json_file, report_file, compare) -> None:
     """Score the assistant on a GOLD question file (JSON Lines).
 
-    Answers are normalised before comparison: lowercase, punctuation and
-    a/an/the removed, "2,000" = "2000". An answer is correct when it contains
-    a gold answer (or abstains on a question with no answers). See
-    rag.evaluation.metrics for every metric's definition.
+    Each line: {"id", "question", "answers": [...] ([] = unanswerable),
+    optional "evidence": [strings], "evidence_docs": [article ids],
+    "history": [{"role", "content"}]}. Questions are asked in order with
+    their history. Ctrl-C stops and reports the questions done.
+
+    \b
+    Answers are normalised before comparison: lowercase, accents and
+    punctuation folded, a/an/the dropped, "2,000" = "2000".
+    - recall@k: answerable questions with a top-k chunk holding a gold
+      evidence string, from a gold evidence_docs article, or (neither
+      given) holding a gold answer; mrr: mean 1/rank of that chunk.
+    - accuracy: answer contains a gold answer, or abstains when there is
+      none; answerable_accuracy: the same over answerable questions.
+    - exact_match, token_f1: against the best gold answer (answerable).
+    - abstention_recall: unanswerable questions abstained;
+      false_abstention_rate: answerable questions abstained.
+    - citation_precision: citations whose passage holds gold evidence
+      (or the gold answer); cited_share: answers with a citation;
+      unsupported_share: answer sentences their citations don't support.
+    - latency_*: p50/p95 of retrieval, first-text and total seconds.
     """
-    from .evaluation import load_gold, run_eval
+    if compare:
+        _compare(*compare, json_file)
+        return
+    if not gold:
+        raise click.UsageError("give a GOLD file, or --compare A.json B.json")
+    from .evaluation import eval_result, load_gold, run_eval
 
     settings = _settings(index_dir=index_dir, mode=mode, model=model, k=k)
     try:
@@ -205,27 +232,95 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, json_file) -> None:
         if corpus:
             from .assistant import Assistant
 
-            assistant = Assistant.build(list(corpus), settings.index, model=settings.model, mode=settings.mode, k=settings.k)
+            assistant = Assistant.build(
+                list(corpus), settings.index, model=settings.model, mode=settings.mode, k=settings.k, progress=True
+            )
         else:
             assistant = _load(settings)
-        with click.progressbar(length=len(items), label="questions", file=sys.stderr) as bar:
+        with _progress() as progress:
+            task = progress.add_task("retrieving" if retrieval_only else "answering", total=len(items))
             metrics, rows, interrupted = run_eval(
-                assistant, items, mode=settings.mode, k=settings.k, on_row=lambda _r: bar.update(1)
+                assistant, items, mode=settings.mode, k=settings.k, retrieval_only=retrieval_only,
+                on_row=lambda _r: progress.advance(task),
             )
     except RagError as exc:
         _fail(exc)
+    result = eval_result(assistant, gold, metrics, rows, interrupted, retrieval_only=retrieval_only, limit=limit)
     if interrupted:
-        click.secho(f"interrupted: figures for the {len(rows)} questions done", fg="yellow", err=True)
-    for name, value in metrics.items():
-        shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
-        click.echo(f"{name:>24}  {shown}")
+        click.secho(f"Interrupted: figures for the {len(rows)} of {len(items)} questions done.", fg="yellow", err=True)
+    _print_metrics(metrics)
     if json_file:
-        payload = {
-            "metrics": metrics,
-            "settings": {"mode": settings.mode, "k": settings.k, "model": assistant.model_name, "gold": str(gold)},
-            "rows": rows,
-        }
-        Path(json_file).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(json_file).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_file}", err=True)
+    if report_file:
+        from .evaluation.report import render_report
+
+        Path(report_file).write_text(render_report(result), encoding="utf-8")
+        click.echo(f"wrote {report_file}", err=True)
+
+
+def _progress():
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _print_metrics(metrics: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="rag eval")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, _shown(value))
+    Console().print(table)
+
+
+def _compare(path_a: str, path_b: str, json_file: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluation.compare import compare_results, load_result
+
+    try:
+        diff = compare_results(load_result(path_a), load_result(path_b))
+    except RagError as exc:
+        _fail(exc)
+    console = Console()
+    table = Table(title=f"A = {path_a}   B = {path_b}")
+    for col, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):
+        table.add_column(col, justify=justify)
+    for name, a, b, change in diff.metrics:
+        shown = "" if change is None else (f"{change:+.3f}" if isinstance(change, float) else f"{change:+d}")
+        shown = shown.replace("-0.000", "+0.000")
+        table.add_row(name, _shown(a), _shown(b), shown)
+    console.print(table)
+    for label, flips in (("Fixed in B", diff.fixed), ("Broken in B", diff.broken)):
+        console.print(f"{label}: {len(flips)}", style="bold")
+        for f in flips:
+            console.print(f"  {f.id}: {f.question}", markup=False, highlight=False)
+    if diff.only_in_a or diff.only_in_b:
+        console.print(f"Questions only in A: {diff.only_in_a}, only in B: {diff.only_in_b}")
+    if json_file:
+        Path(json_file).write_text(json.dumps(diff.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def main() -> None:

@@ -65,6 +65,12 @@ class SentenceTransformerEmbedder:
             import torch
 
             torch.set_num_threads(threads)
+        try:  # a weight-loading bar on every start is noise in a CLI's output
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass
         self._model = SentenceTransformer(path, device="cpu")
         self.name = name or ("sentence-transformers/all-MiniLM-L6-v2" if model_path is None else path)
         dim_fn = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension

@@ -179,7 +179,10 @@ def _collect_articles(
     seen_texts: set[str] = set()
     files: list[Path] = []
     for root in roots:
-        for f in corpus_files(root):
+        found_here = corpus_files(root)
+        if not found_here:
+            report.issues.append(LoadIssue(str(root), f"no supported files found ({', '.join(SUPPORTED_SUFFIXES)})"))
+        for f in found_here:
             if f not in files:
                 files.append(f)
     for f in files:

@@ -263,3 +263,43 @@ def test_version(runner):
     result = runner.invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert rag.__version__ in result.output
+
+
+def test_eval_retrieval_only_report_and_compare(runner, tmp_path, seed_index, shared_models):
+    gold = str(GOLD / "seed.jsonl")
+    ro, ex, report = tmp_path / "ro.json", tmp_path / "ex.json", tmp_path / "report.html"
+    first = runner.invoke(
+        cli, ["eval", gold, "--index", str(seed_index), "--retrieval-only", "-k", "3", "--json", str(ro), "--report", str(report)]
+    )
+    assert first.exit_code == 0, first.output
+    payload = json.loads(ro.read_text(encoding="utf-8"))
+    assert payload["settings"]["retrieval_only"] is True and payload["settings"]["k"] == 3
+    assert payload["settings"]["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert payload["settings"]["chunking"]["chunk_tokens"] > 0
+    assert payload["machine"]["cores"] >= 1 and payload["versions"]["rag-news"]
+    assert "recall@3" in payload["metrics"] and "accuracy" not in payload["metrics"]
+    row = payload["rows"][0]
+    assert {"question", "gold", "retrieved", "timings", "hit_rank"} <= row.keys()
+    assert len(row["retrieved"]) == 3 and {"chunk_id", "score"} <= row["retrieved"][0].keys()
+    assert "recall@3" in first.stdout and "<html" not in first.stdout
+    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+    second = runner.invoke(cli, ["eval", gold, "--index", str(seed_index), "--mode", "extractive", "--limit", "10", "--json", str(ex)])
+    assert second.exit_code == 0, second.output
+    diff_file = tmp_path / "diff.json"
+    compared = runner.invoke(cli, ["eval", "--compare", str(ro), str(ex), "--json", str(diff_file)])
+    assert compared.exit_code == 0, compared.output
+    assert "mrr" in compared.stdout and "Fixed in B" in compared.stdout and "Broken in B" in compared.stdout
+    diff = json.loads(diff_file.read_text(encoding="utf-8"))
+    assert diff["only_in_a"] == 67 and diff["only_in_b"] == 0  # 77 questions against the first 10
+    assert any(m["name"] == "answerable_accuracy" and m["a"] is None for m in diff["metrics"])
+
+
+def test_eval_needs_gold_or_compare(runner):
+    result = runner.invoke(cli, ["eval"])
+    assert result.exit_code == 2 and "--compare" in result.output
+
+
+def test_eval_compare_missing_file(runner, tmp_path):
+    line = _one_line_error(runner.invoke(cli, ["eval", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]))
+    assert "not found" in line

@@ -192,7 +192,7 @@ def _row(
         "abstained": abstained,
         "mode": "extractive",
         "citations": [{"text": t} for t in citations],
-        "retrieved": [{"text": t, "doc_id": "d"} for t in retrieved],
+        "retrieved": [{"chunk_id": f"c{i}", "doc_id": "d", "score": 1.0 - i / 10, "text": t} for i, t in enumerate(retrieved)],
         "timings": timings or {},
         "sentences": sentences,
         "unsupported": unsupported,
@@ -313,3 +313,205 @@ def test_retrieval_and_citation_matching_use_whole_words():
     assert chunk_hits("gunfire in the main square", "d", ["main square"], [], [])
     assert not citation_ok("About 20,000 people", [], ["2,000"])
     assert citation_ok("At least 2,000 people", [], ["2000"])
+
+
+# -- retrieval-only rows -----------------------------------------------------------------------------
+
+
+def _retrieval_row(answers, retrieved, *, evidence=(), evidence_docs=(), seconds=0.01):
+    row = _row(None, answers, retrieved=(), evidence=evidence, timings={"retrieval": seconds, "total": seconds})
+    row["gold"]["evidence_docs"] = list(evidence_docs)
+    row["retrieved"] = [{"chunk_id": f"c{i}", "doc_id": d, "score": 0.5, "text": t} for i, (t, d) in enumerate(retrieved)]
+    return score_row(row)
+
+
+def test_retrieval_only_metrics_hand_example():
+    rows = [
+        # evidence string at rank 1
+        _retrieval_row(["2,000"], [("2,000 people were arrested", "a"), ("x", "b")], evidence=["2,000 people"], seconds=0.01),
+        # an evidence_docs article at rank 3
+        _retrieval_row(["Bills"], [("x", "a"), ("y", "b"), ("z", "doc-9")], evidence_docs=["doc-9"], seconds=0.02),
+        # nothing found
+        _retrieval_row(["Thursday"], [("x", "a")], seconds=0.03),
+        # unanswerable: counted, not scored for recall
+        _retrieval_row([], [("x", "a")], seconds=0.04),
+    ]
+    m = compute_metrics(rows, k=5)
+    assert m["recall@5"] == pytest.approx(2 / 3)
+    assert m["mrr"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    assert compute_metrics(rows, k=2)["recall@2"] == pytest.approx(1 / 3)
+    assert m["latency_retrieval_p50"] == pytest.approx(0.02)
+    assert m["latency_retrieval_p95"] == pytest.approx(0.04)
+    # no answer figures in a retrieval-only run: there are no answers to judge
+    assert "accuracy" not in m and "citation_precision" not in m
+    assert "correct" not in rows[0]
+
+
+# -- failure causes, histogram ---------------------------------------------------------------------------
+
+
+def test_failure_causes():
+    from rag.evaluation.report import failure_cause
+
+    ok = _row("2,000 arrested", ["2,000"], retrieved=["2,000 arrested"])
+    assert failure_cause(ok, 5) is None
+    wrong = _row("500 arrested", ["2,000"], retrieved=["2,000 arrested"])
+    assert failure_cause(wrong, 5) == "wrong_answer"
+    false_abstain = _row("The indexed articles don't say.", ["2,000"], abstained=True, retrieved=["2,000 arrested"])
+    assert failure_cause(false_abstain, 5) == "false_abstention"
+    blind = _row("The indexed articles don't say.", ["2,000"], abstained=True, retrieved=["banks shut"])
+    assert failure_cause(blind, 5) == "abstained_not_retrieved"
+    invented = _row("Paris.", [])
+    assert failure_cause(invented, 5) == "answered_unanswerable"
+    assert failure_cause(_retrieval_row(["x"], [("y", "a")]), 5) == "not_retrieved"
+    assert failure_cause(_retrieval_row([], [("y", "a")]), 5) is None
+
+
+def test_histogram():
+    from rag.evaluation.report import histogram
+
+    assert histogram([]) == []
+    assert histogram([0.5, 0.5]) == [(0.5, 0.5, 2)]
+    bars = histogram([0.0, 0.1, 0.2, 1.0], bins=4)
+    assert [c for _, _, c in bars] == [3, 0, 0, 1]  # bins of 0.25 s; the maximum falls in the last
+    assert bars[0][0] == 0.0 and bars[-1][1] == pytest.approx(1.0)
+
+
+# -- the HTML report ---------------------------------------------------------------------------------------
+
+
+def _result(rows, k=5, **settings):
+    return {"metrics": compute_metrics(rows, k), "rows": rows, "settings": {"k": k, "mode": "auto", "gold": "g.jsonl", **settings}}
+
+
+def test_report_lists_failures_with_passages_and_escapes_text():
+    from rag.evaluation.report import render_report
+
+    rows = [
+        _row("2,000 arrested [1]", ["2,000"], citations=["2,000 arrested"], retrieved=["2,000 arrested"]),
+        _row(
+            "<script>alert(1)</script> was said [1]",
+            ["terrorists"],
+            citations=["<img src=x onerror=alert(2)>"],
+            retrieved=["<b>bold</b> claim", "terrorists attacked"],
+        ),
+    ]
+    rows[1]["id"] = "q-failed"
+    page = render_report(_result(rows))
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "<img" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "q-failed" in page and "wrong answer" in page
+    assert "first hit at rank 2" in page  # the passage that held the answer is pointed out
+    assert page.count("<details class='q'>") == 1  # only the failed question
+    assert "<svg" in page and "http" not in page  # self-contained: nothing fetched
+
+
+def test_report_for_retrieval_only_and_empty_runs():
+    from rag.evaluation.report import render_report
+
+    rows = [_retrieval_row(["Bills"], [("x", "a")])]
+    page = render_report(_result(rows))
+    assert "evidence not retrieved" in page and "retrieval time" in page
+    empty = render_report(_result([]))
+    assert "No timings." in empty and "None." in empty
+
+
+# -- comparing two runs ---------------------------------------------------------------------------------
+
+
+def test_compare_results_hand_example():
+    from rag.evaluation.compare import compare_results
+
+    def run(correct_ids, all_ids=("a", "b", "c")):
+        rows = []
+        for qid in all_ids:
+            r = _row("2,000" if qid in correct_ids else "500", ["2,000"])
+            r["id"] = qid
+            rows.append(r)
+        return _result(rows)
+
+    before, after = run({"a", "b"}), run({"b", "c"}, all_ids=("a", "b", "c", "d"))
+    diff = compare_results(before, after)
+    assert [f.id for f in diff.fixed] == ["c"] and [f.id for f in diff.broken] == ["a"]
+    assert diff.fixed[0].answer_before == "500" and diff.fixed[0].answer_after == "2,000"
+    assert (diff.only_in_a, diff.only_in_b) == (0, 1)
+    by_name = {n: (a, b, d) for n, a, b, d in diff.metrics}
+    assert by_name["answerable_accuracy"][0] == pytest.approx(2 / 3)
+    assert by_name["answerable_accuracy"][1] == pytest.approx(2 / 4)
+    assert by_name["answerable_accuracy"][2] == pytest.approx(2 / 4 - 2 / 3)
+    assert by_name["questions"] == (3, 4, 1)
+    assert compare_results(before, before).fixed == [] and compare_results(before, before).broken == []
+
+
+def test_compare_retrieval_only_with_answers_skips_what_one_side_cannot_judge():
+    from rag.evaluation.compare import compare_results
+
+    retrieval = _result([_retrieval_row([], [("x", "a")])])
+    answered = _result([_row("Paris.", [])])
+    retrieval["rows"][0]["id"] = answered["rows"][0]["id"] = "u"
+    diff = compare_results(retrieval, answered)
+    assert diff.fixed == [] and diff.broken == []
+    assert {n: d for n, _a, _b, d in diff.metrics}["accuracy"] is None  # only in B
+
+
+def test_load_result_errors(tmp_path):
+    from rag.evaluation.compare import load_result
+
+    with pytest.raises(RagError, match="not found"):
+        load_result(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RagError, match="not a JSON file"):
+        load_result(bad)
+    bad.write_text('{"metrics": {}}', encoding="utf-8")
+    with pytest.raises(RagError, match="rag eval --json"):
+        load_result(bad)
+
+
+# -- the run loop ----------------------------------------------------------------------------------------
+
+
+class _InterruptedAssistant:
+    """Answers from a script, then behaves like a user pressing Ctrl-C."""
+
+    def __init__(self, real, stop_after: int):
+        self.real, self.stop_after, self.asked = real, stop_after, 0
+
+    def ask(self, *args, **kwargs):
+        self.asked += 1
+        if self.asked > self.stop_after:
+            raise KeyboardInterrupt
+        return self.real.ask(*args, **kwargs)
+
+
+def test_ctrl_c_keeps_the_figures_of_questions_done(seed_assistant):
+    from rag.evaluation import run_eval
+
+    items = load_gold(GOLD / "seed.jsonl")[:5]
+    metrics, rows, interrupted = run_eval(_InterruptedAssistant(seed_assistant, 2), items, mode="extractive")
+    assert interrupted
+    assert [r["id"] for r in rows] == [items[0].id, items[1].id]
+    assert metrics["questions"] == 2
+
+
+def test_runs_are_repeatable(seed_assistant):
+    from rag.evaluation import run_eval
+
+    items = load_gold(GOLD / "seed.jsonl")
+    keep = ("answer", "abstained", "citations", "retrieved", "correct", "hit_rank")
+    first = run_eval(seed_assistant, items, mode="extractive")[1]
+    second = run_eval(seed_assistant, items, mode="extractive")[1]
+    assert [{k: r[k] for k in keep} for r in first] == [{k: r[k] for k in keep} for r in second]
+
+
+def test_retrieval_only_run_uses_no_llm_and_follows_the_conversation(assistant, fake_llm):
+    from rag.evaluation import run_eval
+
+    items = [i for i in load_gold(GOLD / "seed.jsonl") if i.history][:3]
+    assert items, "the seed gold set has follow-ups"
+    metrics, rows, _ = run_eval(assistant, items, retrieval_only=True, k=5)
+    assert not fake_llm.calls
+    assert all(r["answer"] is None and len(r["retrieved"]) == 5 for r in rows)
+    assert metrics["recall@5"] == 1.0  # follow-ups retrieved with their history find the evidence
+    assert all(isinstance(r["retrieved"][0]["score"], float) and r["retrieved"][0]["chunk_id"] for r in rows)

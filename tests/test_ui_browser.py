@@ -155,3 +155,38 @@ def test_chat_page_end_to_end(app_url, tmp_path):
         out.mkdir(exist_ok=True)
         page.screenshot(path=str(out / "ui-chat.png"), full_page=True)
         browser.close()
+
+
+def test_eval_report_opens_in_chromium(seed_assistant, tmp_path):
+    """The `rag eval --report` page renders without a single browser error, and its failed
+    questions expand to show their retrieved passages. Saves ``out/eval-report.png``."""
+    from playwright.sync_api import sync_playwright
+
+    from rag.evaluation import eval_result, load_gold, run_eval
+    from rag.evaluation.report import render_report
+
+    gold = ROOT / "tests" / "gold" / "seed.jsonl"
+    metrics, rows, interrupted = run_eval(seed_assistant, load_gold(gold), mode="extractive")
+    page_file = tmp_path / "report.html"
+    page_file.write_text(render_report(eval_result(seed_assistant, gold, metrics, rows, interrupted)), encoding="utf-8")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: errors.append(f"fetched {r.url}") if not r.url.startswith("file:") else None)
+        page.goto(page_file.as_uri())
+        assert page.locator("#metrics").is_visible()
+        assert "answerable_accuracy" in page.locator("#metrics").inner_text()
+        failed = page.locator("details.q")
+        if failed.count():
+            failed.first.locator("summary").click()
+            assert failed.first.locator(".passage").first.is_visible()
+        out = ROOT / "out"
+        out.mkdir(exist_ok=True)
+        page.screenshot(path=str(out / "eval-report.png"))
+        browser.close()
+    assert errors == []

@@ -17,6 +17,8 @@ and with citation markers removed.
 - recall@k: answerable questions where a top-k chunk contains a gold evidence
   string, or is from a gold evidence_docs article, or (neither given) contains
   a gold answer; mrr: mean of 1/rank of that first chunk (0 when none).
+- latency_*_p50 / _p95: nearest-rank percentiles of each question's retrieval
+  time, time to the first streamed text, and total time, in seconds.
 """
 
 from __future__ import annotations
@@ -95,19 +97,24 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def score_row(row: dict) -> dict:
-    """Add the per-question judgements to a result row (see `rag.evaluation.runner`)."""
+    """Add the per-question judgements to a result row (see `rag.evaluation.runner`).
+
+    A retrieval-only row (``answer`` is None) gets only ``hit_rank``.
+    """
     gold = row["gold"]
-    answerable = gold["answerable"]
-    row["correct"] = answer_correct(row["answer"], gold["answers"], answerable, row["abstained"])
-    row["exact"] = answerable and not row["abstained"] and exact_match(row["answer"], gold["answers"])
-    row["f1"] = token_f1(row["answer"], gold["answers"]) if answerable and not row["abstained"] else 0.0
-    row["citations_ok"] = [citation_ok(c["text"], gold["evidence"], gold["answers"]) for c in row["citations"]]
     rank = None
     for i, ch in enumerate(row.get("retrieved", []), start=1):
         if chunk_hits(ch["text"], ch["doc_id"], gold["evidence"], gold["evidence_docs"], gold["answers"]):
             rank = i
             break
     row["hit_rank"] = rank
+    if row["answer"] is None:
+        return row
+    answerable = gold["answerable"]
+    row["correct"] = answer_correct(row["answer"], gold["answers"], answerable, row["abstained"])
+    row["exact"] = answerable and not row["abstained"] and exact_match(row["answer"], gold["answers"])
+    row["f1"] = token_f1(row["answer"], gold["answers"]) if answerable and not row["abstained"] else 0.0
+    row["citations_ok"] = [citation_ok(c["text"], gold["evidence"], gold["answers"]) for c in row["citations"]]
     return row
 
 
@@ -115,32 +122,46 @@ def _ratio(n: float, d: float) -> float | None:
     return n / d if d else None
 
 
+def _latency(rows: Sequence[dict], name: str) -> dict:
+    values = [r["timings"].get(name, 0.0) for r in rows]
+    return {f"latency_{name}_p50": percentile(values, 50), f"latency_{name}_p95": percentile(values, 95)}
+
+
 def compute_metrics(rows: Sequence[dict], k: int) -> dict:
-    """Aggregate scored rows into the figures of the module docstring (None where undefined)."""
+    """Aggregate scored rows into the figures of the module docstring (None where undefined).
+
+    Answer and citation figures appear unless every row is retrieval-only.
+    """
     ans = [r for r in rows if r["gold"]["answerable"]]
     una = [r for r in rows if not r["gold"]["answerable"]]
+    hits = [r for r in ans if r["hit_rank"] is not None and r["hit_rank"] <= k]
+    metrics = {
+        "questions": len(rows),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        f"recall@{k}": _ratio(len(hits), len(ans)),
+        "mrr": _ratio(sum(1 / r["hit_rank"] for r in ans if r["hit_rank"]), len(ans)),
+    }
+    if rows and all(r["answer"] is None for r in rows):
+        return metrics | _latency(rows, "retrieval")
     answered = [r for r in rows if not r["abstained"]]
     cites = [ok for r in ans for ok in r["citations_ok"]]
     sentences = sum(r.get("sentences", 0) for r in answered)
     unsupported = sum(r.get("unsupported", 0) for r in answered)
-    hits = [r for r in ans if r["hit_rank"] is not None and r["hit_rank"] <= k]
-    return {
-        "questions": len(rows),
-        "answerable": len(ans),
-        "unanswerable": len(una),
-        "accuracy": _ratio(sum(r["correct"] for r in rows), len(rows)),
-        "answerable_accuracy": _ratio(sum(r["correct"] for r in ans), len(ans)),
-        "exact_match": _ratio(sum(r["exact"] for r in ans), len(ans)),
-        "token_f1": _ratio(sum(r["f1"] for r in ans), len(ans)),
-        "abstention_recall": _ratio(sum(r["abstained"] for r in una), len(una)),
-        "false_abstention_rate": _ratio(sum(r["abstained"] for r in ans), len(ans)),
-        "citation_precision": _ratio(sum(cites), len(cites)),
-        "cited_share": _ratio(sum(bool(r["citations"]) for r in answered), len(answered)),
-        "unsupported_share": _ratio(unsupported, sentences),
-        f"recall@{k}": _ratio(len(hits), len(ans)),
-        "mrr": _ratio(sum(1 / r["hit_rank"] for r in ans if r["hit_rank"]), len(ans)),
-        "latency_first_token_p50": percentile([r["timings"].get("first_token", 0.0) for r in rows], 50),
-        "latency_first_token_p95": percentile([r["timings"].get("first_token", 0.0) for r in rows], 95),
-        "latency_total_p50": percentile([r["timings"].get("total", 0.0) for r in rows], 50),
-        "latency_total_p95": percentile([r["timings"].get("total", 0.0) for r in rows], 95),
-    }
+    return (
+        metrics
+        | {
+            "accuracy": _ratio(sum(r["correct"] for r in rows), len(rows)),
+            "answerable_accuracy": _ratio(sum(r["correct"] for r in ans), len(ans)),
+            "exact_match": _ratio(sum(r["exact"] for r in ans), len(ans)),
+            "token_f1": _ratio(sum(r["f1"] for r in ans), len(ans)),
+            "abstention_recall": _ratio(sum(r["abstained"] for r in una), len(una)),
+            "false_abstention_rate": _ratio(sum(r["abstained"] for r in ans), len(ans)),
+            "citation_precision": _ratio(sum(cites), len(cites)),
+            "cited_share": _ratio(sum(bool(r["citations"]) for r in answered), len(answered)),
+            "unsupported_share": _ratio(unsupported, sentences),
+        }
+        | _latency(rows, "retrieval")
+        | _latency(rows, "first_token")
+        | _latency(rows, "total")
+    )

@@ -12,7 +12,7 @@ from ..verify import check_support, strip_markers
 from .gold import GoldItem
 from .metrics import compute_metrics, score_row
 
-__all__ = ["EvalRow", "run_eval", "count_unsupported"]
+__all__ = ["EvalRow", "run_eval", "count_unsupported", "eval_result"]
 
 
 @dataclass
@@ -20,7 +20,7 @@ class EvalRow:
     id: str
     question: str
     gold: dict
-    answer: str
+    answer: str | None  # None in a retrieval-only run
     abstained: bool
     mode: str
     citations: list[dict] = field(default_factory=list)
@@ -42,40 +42,69 @@ def count_unsupported(answer) -> tuple[int, int]:
     return len(sentences), bad
 
 
+def _passages(passages) -> list[dict]:
+    return [
+        {"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "score": round(float(p.score), 6), "text": p.chunk.text}
+        for p in passages
+    ]
+
+
+def _answer_row(assistant, item: GoldItem, mode: str | None, k: int) -> EvalRow:
+    t0 = time.perf_counter()
+    answer = assistant.ask(item.question, history=item.history or None, mode=mode, k=k)
+    timings = dict(answer.timings)
+    timings.setdefault("total", time.perf_counter() - t0)
+    n_sent, n_bad = count_unsupported(answer) if not answer.abstained else (0, 0)
+    return EvalRow(
+        id=item.id,
+        question=item.question,
+        gold=asdict(item),
+        answer=answer.text,
+        abstained=answer.abstained,
+        mode=answer.mode,
+        citations=[c.to_dict() for c in answer.citations],
+        retrieved=_passages(answer.passages),
+        timings=timings,
+        sentences=n_sent,
+        unsupported=n_bad,
+    )
+
+
+def _retrieval_row(assistant, item: GoldItem, k: int) -> EvalRow:
+    t0 = time.perf_counter()
+    passages = assistant.retrieve(item.question, item.history or None, k=k)
+    elapsed = time.perf_counter() - t0
+    return EvalRow(
+        id=item.id,
+        question=item.question,
+        gold=asdict(item),
+        answer=None,
+        abstained=False,
+        mode="retrieval-only",
+        retrieved=_passages(passages),
+        timings={"retrieval": elapsed, "total": elapsed},
+    )
+
+
 def run_eval(
     assistant,
     items: Sequence[GoldItem],
     *,
     mode: str | None = None,
     k: int = 5,
+    retrieval_only: bool = False,
     on_row: Callable[[dict], None] | None = None,
 ) -> tuple[dict, list[dict], bool]:
-    """Returns (metrics, rows, interrupted)."""
+    """Ask (or, with ``retrieval_only``, only retrieve for) every item, in order.
+
+    Returns (metrics, scored rows, interrupted). Ctrl-C stops the run and keeps
+    the rows done so far, so their figures can still be shown and saved.
+    """
     rows: list[dict] = []
     interrupted = False
     try:
         for item in items:
-            t0 = time.perf_counter()
-            answer = assistant.ask(item.question, history=item.history or None, mode=mode, k=k)
-            timings = dict(answer.timings)
-            timings.setdefault("total", time.perf_counter() - t0)
-            n_sent, n_bad = count_unsupported(answer) if not answer.abstained else (0, 0)
-            row = EvalRow(
-                id=item.id,
-                question=item.question,
-                gold=asdict(item),
-                answer=answer.text,
-                abstained=answer.abstained,
-                mode=answer.mode,
-                citations=[c.to_dict() for c in answer.citations],
-                retrieved=[
-                    {"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "score": p.score, "text": p.chunk.text}
-                    for p in answer.passages
-                ],
-                timings=timings,
-                sentences=n_sent,
-                unsupported=n_bad,
-            )
+            row = _retrieval_row(assistant, item, k) if retrieval_only else _answer_row(assistant, item, mode, k)
             scored = score_row(asdict(row))
             rows.append(scored)
             if on_row:
@@ -83,3 +112,21 @@ def run_eval(
     except KeyboardInterrupt:
         interrupted = True
     return compute_metrics(rows, k), rows, interrupted
+
+
+def eval_result(assistant, gold, metrics: dict, rows: list[dict], interrupted: bool, **run) -> dict:
+    """The JSON payload of a run (what ``rag eval --json`` writes and the report reads):
+    the figures, everything they depend on (settings, machine, versions) and the rows."""
+    from datetime import datetime, timezone
+
+    from ..runinfo import assistant_settings, machine_info, versions
+
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "settings": {"gold": str(gold), **run, **assistant_settings(assistant)},
+        "machine": machine_info(),
+        "versions": versions(),
+        "metrics": metrics,
+        "rows": rows,
+    }
