@@ -259,6 +259,53 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
         click.echo(f"wrote {report_file}", err=True)
 
 
+@cli.command("bench")
+@click.option("--corpus", type=click.Path(exists=True), default=None,
+              help="Articles to build and re-index (default: ../shared/data/realtimeqa-2023 when present, else ./corpus).")
+@model_option
+@click.option("--quick", is_flag=True, help="A reduced version of every figure (a few minutes).")
+@click.option("--json", "json_file", type=click.Path(), default=None, help="Write machine, settings and figures to FILE.")
+def bench_cmd(corpus, model, quick, json_file) -> None:
+    """Measure every performance figure, each beside its baseline from the same run.
+
+    Ingest throughput vs bare SentenceTransformer.encode; the full build (wall
+    time, peak memory); re-indexing after one article changes; fused retrieval
+    latency at scale; generation speed vs raw llama-cpp-python; time to first
+    token vs prompt tokens / prompt-processing rate; KV-cache reuse on a
+    follow-up; cold start of `rag ask`; end-to-end ask p95 per mode.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .bench import run_bench
+
+    console = Console(stderr=True)
+
+    def shown(f) -> None:
+        value = "n/a" if f.value is None else f"{f.value:.3f} {f.unit}"
+        ratio = "" if f.ratio is None else f" ({f.ratio:.2f}x baseline)"
+        verdict = {True: "met", False: "NOT met", None: "-"}[f.met]
+        console.print(f"{f.name}: {value}{ratio}  goal {f.goal or '-'}: {verdict}", markup=False, highlight=False)
+        console.print(f"    {f.note}", markup=False, highlight=False, style="dim")
+
+    try:
+        result = run_bench(corpus, quick=quick, model=model, on_figure=shown)
+    except RagError as exc:
+        _fail(exc)
+    table = Table(title=f"rag bench ({result['machine']['cpu']}, {result['machine']['usable_cores']} cores)")
+    for col in ("figure", "value", "baseline", "ratio", "goal", "met"):
+        table.add_column(col, overflow="fold")
+    for f in result["figures"]:
+        table.add_row(
+            f["name"], "n/a" if f["value"] is None else f"{f['value']:g} {f['unit']}",
+            "" if f["baseline"] is None else f"{f['baseline']:g}", "" if f["ratio"] is None else f"{f['ratio']:.2f}x",
+            f["goal"], {True: "yes", False: "NO", None: "-"}[f["met"]],
+        )
+    Console().print(table)
+    if json_file:
+        Path(json_file).write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
 def _progress():
     from rich.console import Console
     from rich.progress import (

@@ -114,7 +114,7 @@ def update_index(
             prev_roots = []
         roots = _roots(paths, prev_roots if not rebuild else [], report)
         articles, sources = _collect_articles(roots, prev, report)
-        chunks, vectors = _chunk_and_embed(articles, prev, embedder, config, progress, report)
+        chunks, vectors, rows = _chunk_and_embed(articles, prev, embedder, config, progress, report)
         prev_ids = set(prev.articles) if prev else set()
         now_ids = {a.id for a in articles}
         report.removed = sorted(prev_ids - now_ids)
@@ -139,7 +139,7 @@ def update_index(
             "roots": [str(r) for r in roots],
             "sources": sources,
         }
-        bm25 = BM25Index.build([c.text for c in chunks])
+        bm25 = _build_bm25(chunks, rows, prev)
         write_generation(index_dir, manifest, articles, chunks, vectors, bm25.save)
     report.articles = len(articles)
     report.chunks = len(chunks)
@@ -234,7 +234,8 @@ def _chunk_and_embed(
     config: ChunkingConfig,
     progress: bool,
     report: IndexReport,
-) -> tuple[list[Chunk], np.ndarray]:
+) -> tuple[list[Chunk], np.ndarray, list[int | None]]:
+    """Chunks of every article, their vectors, and for each the row it had in ``prev`` (None: new)."""
     prev_chunks: dict[str, list[int]] = {}
     prev_rows_by_text: dict[str, int] = {}
     if prev is not None:
@@ -266,4 +267,16 @@ def _chunk_and_embed(
         vectors[todo] = embedder.embed([chunks[i].text for i in todo], progress=progress)
     report.embedded = len(todo)
     report.reused = len(chunks) - len(todo)
-    return chunks, vectors
+    return chunks, vectors, rows
+
+
+def _build_bm25(chunks: list[Chunk], rows: list[int | None], prev: IndexData | None) -> BM25Index:
+    """BM25 over ``chunks``, reusing the saved terms of chunks carried over from ``prev``
+    (when it was tokenised the same way)."""
+    saved = None
+    if prev is not None and prev.bm25_dir and prev.manifest.get("tokenizer") == TOKENIZER_VERSION:
+        saved = BM25Index.load_terms(prev.bm25_dir)
+    if saved is None or len(saved[1]) != len(prev.chunks):
+        return BM25Index.build([c.text for c in chunks])
+    vocab, prev_ids = saved
+    return BM25Index.build([c.text for c in chunks], reuse=[prev_ids[r] if r is not None else None for r in rows], vocab=vocab)

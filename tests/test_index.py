@@ -486,3 +486,23 @@ def test_a_new_keyword_tokenizer_rebuilds_bm25_but_keeps_vectors(tmp_path, embed
     assert current_generation(index_dir) != old_gen, "the BM25 index must be rewritten"
     assert data.manifest["tokenizer"] == rag.indexer.TOKENIZER_VERSION
     assert report.embedded == 0 and report.reused == len(data.chunks)
+
+
+def test_an_update_reuses_saved_terms_and_scores_like_a_fresh_build(built, embedder, monkeypatch):
+    import rag.retrieval.lexical as lexical
+
+    corpus, index_dir, _ = built
+    (corpus / "floods.txt").write_text(FLOODS.replace("Thursday", "Friday") + "\nThe dam held.\n", encoding="utf-8")
+    tokenized: list[str] = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda text: tokenized.append(text) or real(text))
+    update_index([corpus], index_dir, embedder)
+    data = read_generation(index_dir)
+    changed = {c.text for c in data.chunks if "floods" in Path(data.articles[c.doc_id].path).name}
+    assert set(tokenized) == changed  # only the changed article's chunks were tokenised again
+    updated = BM25Index.load(data.bm25_dir)
+    fresh = BM25Index.build([c.text for c in data.chunks])
+    for query in ("river burst its banks on Friday", "budget deficit", "tram line votes", "volcano ash harbour"):
+        got, want = updated.search(query, 5), fresh.search(query, 5)
+        assert [i for i, _ in got] == [i for i, _ in want], query
+        assert [s for _, s in got] == pytest.approx([s for _, s in want]), query
