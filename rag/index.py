@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .embedder import Embedder
 from .errors import RagError
-from .retrieval import BM25Index, FaissIndex, HybridRetriever
+from .retrieval import BM25Index, HybridRetriever, dense_index
 from .store import IndexData, read_generation
 from .types import Article, Chunk, Passage
 
@@ -29,7 +29,7 @@ class Index:
         self.chunks: list[Chunk] = data.chunks
         lexical = BM25Index.load(data.bm25_dir) if data.bm25_dir else BM25Index.build([c.text for c in data.chunks])
         self.retriever = HybridRetriever(
-            self.chunks, FaissIndex(data.vectors), lexical, lambda q: embedder.embed([q])[0]
+            self.chunks, dense_index(data.vectors, data.path), lexical, lambda q: embedder.embed([q])[0]
         )
 
     @classmethod

@@ -21,6 +21,7 @@ from .chunking import Chunker, ChunkingConfig
 from .embedder import Embedder
 from .errors import IndexCorruptError, RagError
 from .loaders import SUPPORTED_SUFFIXES, load_file
+from .retrieval.dense import HNSW_FILE, HnswIndex, wants_graph
 from .retrieval.lexical import BM25Index
 from .store import IndexData, read_generation, sha256_file, write_generation, writer_lock
 from .types import Article, Chunk, LoadIssue, text_id
@@ -140,7 +141,14 @@ def update_index(
             "sources": sources,
         }
         bm25 = _build_bm25(chunks, rows, prev)
-        write_generation(index_dir, manifest, articles, chunks, vectors, bm25.save)
+        graph = HnswIndex.build(vectors) if wants_graph(len(vectors)) else None
+
+        def write_search(folder: Path) -> None:
+            bm25.save(folder / "bm25")
+            if graph is not None:
+                graph.save(folder / HNSW_FILE)
+
+        write_generation(index_dir, manifest, articles, chunks, vectors, write_search)
     report.articles = len(articles)
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - t0

@@ -9,7 +9,8 @@ Layout of an index folder::
         articles.jsonl article metadata and text
         chunks.jsonl   chunk ids and character spans (texts are cut from articles)
         vectors.npy    float32, one normalised row per chunk
-        bm25/          the bm25s index files
+        bm25/          the bm25s index files and each chunk's term ids
+        dense.hnsw     an HNSW graph, only for indexes of 200k chunks or more
       .lock            held by whoever is writing
 
 A writer builds a new generation in a temporary folder, fsyncs it, renames it
@@ -92,11 +93,12 @@ def write_generation(
     articles: list[Article],
     chunks: list[Chunk],
     vectors: np.ndarray,
-    write_bm25,
+    write_search,
 ) -> Path:
     """Write a complete new generation and make it live; returns its folder.
 
-    ``write_bm25(folder)`` saves the lexical index into ``folder``.
+    ``write_search(folder)`` saves the search structures (``bm25/``, and the HNSW
+    graph of a large index) into the new generation's ``folder``.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
     prev = current_generation(index_dir)
@@ -113,7 +115,7 @@ def write_generation(
         for c in chunks:
             f.write(json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end}) + "\n")
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-    write_bm25(tmp / "bm25")
+    write_search(tmp)
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
     manifest = dict(manifest)
     manifest["format_version"] = FORMAT_VERSION

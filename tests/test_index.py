@@ -506,3 +506,23 @@ def test_an_update_reuses_saved_terms_and_scores_like_a_fresh_build(built, embed
         got, want = updated.search(query, 5), fresh.search(query, 5)
         assert [i for i, _ in got] == [i for i, _ in want], query
         assert [s for _, s in got] == pytest.approx([s for _, s in want]), query
+
+
+def test_a_large_index_searches_a_saved_hnsw_graph(built, embedder, monkeypatch):
+    """From APPROXIMATE_FROM chunks the index is written with an HNSW graph and loaded with it
+    (the threshold is lowered here so a small corpus crosses it)."""
+    import rag.retrieval.dense as dense
+    from rag.retrieval import FaissIndex, HnswIndex
+
+    corpus, index_dir, _ = built
+    assert isinstance(Index.load(index_dir, embedder).retriever.dense, FaissIndex)
+    monkeypatch.setattr(dense, "APPROXIMATE_FROM", 3)
+    (corpus / "election.txt").write_text(ELECTION, encoding="utf-8")
+    update_index([corpus], index_dir, embedder)
+    gen = current_generation(index_dir)
+    assert (gen / dense.HNSW_FILE).is_file()
+    index = Index.load(index_dir, embedder)  # the saved graph, covered by the manifest's checksums
+    assert isinstance(index.retriever.dense, HnswIndex)
+    assert dense.HNSW_FILE in json.loads((gen / "manifest.json").read_text())["checksums"]
+    top = index.search("Who won a second term as mayor?", 1, method="dense")[0]
+    assert "second term" in top.chunk.text

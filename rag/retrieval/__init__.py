@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dense import DenseIndex, FaissIndex
+from .dense import APPROXIMATE_FROM, DenseIndex, FaissIndex, HnswIndex, dense_index
 from .fusion import reciprocal_rank_fusion, zscore_fusion
 from .lexical import BM25Index, LexicalIndex
 from .retriever import HybridRetriever
@@ -10,6 +10,9 @@ from .retriever import HybridRetriever
 __all__ = [
     "DenseIndex",
     "FaissIndex",
+    "HnswIndex",
+    "APPROXIMATE_FROM",
+    "dense_index",
     "LexicalIndex",
     "BM25Index",
     "reciprocal_rank_fusion",
