@@ -49,12 +49,7 @@ class FaissIndex:
             self._index.add(vectors)
 
     def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        n = min(n, self.size)
-        if n <= 0:
-            return []
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return _search(self._index, self.size, query, n)
 
 
 class HnswIndex:
@@ -94,12 +89,7 @@ class HnswIndex:
         return cls(index, index.ntotal)
 
     def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        n = min(n, self.size)
-        if n <= 0:
-            return []
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return _search(self._index, self.size, query, n)
 
 
 def dense_index(vectors: np.ndarray, folder: Path | None = None) -> DenseIndex:
@@ -113,3 +103,13 @@ def dense_index(vectors: np.ndarray, folder: Path | None = None) -> DenseIndex:
         if index.size == len(vectors):
             return index
     return HnswIndex.build(vectors)
+
+
+def _search(index, size: int, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The top ``n`` (row, score) of a FAISS index for one query vector."""
+    n = min(n, size)
+    if n <= 0:
+        return []
+    q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    scores, ids = index.search(q, n)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
