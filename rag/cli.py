@@ -257,6 +257,8 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
 
         Path(report_file).write_text(render_report(result), encoding="utf-8")
         click.echo(f"wrote {report_file}", err=True)
+    if interrupted:
+        sys.exit(130)  # the shell's code for Ctrl-C, so scripts know the figures are partial
 
 
 @cli.command("bench")

@@ -167,3 +167,28 @@ def test_page_adding_an_article_during_a_cli_index_run(old_and_new, embedder, se
     assert final.stats()["articles"] == old_articles + 30 + 150 + 1  # nothing lost from either writer
     assert answers_meanwhile and all("2,000" in a for a in answers_meanwhile)
     assert "120 people" in assistant.ask("How many people was the ferry carrying?").text
+
+
+def test_ctrl_c_during_rag_eval_prints_and_saves_the_questions_done(seed_index, tmp_path):
+    """A real SIGINT in the middle of a generative run (the slowest kind)."""
+    import json
+    import re
+
+    from conftest import GOLD
+
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "eval", str(GOLD / "seed.jsonl"), "--index", str(seed_index),
+         "--mode", "generative", "--json", str(out)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # background jobs may inherit "ignore"
+    )
+    time.sleep(15)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    done = int(re.search(r"figures for the (\d+) of 77 questions done", stderr).group(1))
+    assert done < 77
+    assert "questions" in stdout and "Traceback" not in stderr
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["interrupted"] is True and len(saved["rows"]) == done == saved["metrics"]["questions"]
