@@ -24,7 +24,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from starlette.middleware import Middleware
+
     from rag import Assistant, RagError
+    from rag.pacing import FirstScript
     from rag.ui import CSS, build_ui
 
     try:
@@ -44,6 +47,8 @@ def main() -> None:
         max_file_size=max_bytes,
         css=CSS,
         show_error=False,
+        # A script that must run before Gradio's own (see rag/pacing.py).
+        app_kwargs={"middleware": [Middleware(FirstScript)]},
     )
 
 
