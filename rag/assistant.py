@@ -23,7 +23,7 @@ from .evidence import Evidence, EvidenceFinder, EvidenceResult
 from .index import Index
 from .indexer import IndexReport, update_index
 from .llm import LLM, LlamaCppLLM
-from .prompts import NOT_FOUND, EvidenceLine, build_messages
+from .prompts import NOT_FOUND, EvidenceLine, build_messages, continue_messages
 from .question import analyze, follow_up_context, resolve_referent
 from .text import split_sentences
 from .types import Answer, Article, Citation, Passage
@@ -89,6 +89,9 @@ class Assistant:
         self._llm_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.finder = EvidenceFinder(embedder)
+        # (question, answer text) -> (messages sent, raw reply, last evidence number) of recent
+        # generated answers, so a follow-up can extend that prompt. Only the compute thread uses it.
+        self._exchanges: dict[tuple[str, str], tuple[list[dict], str, int]] = {}
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -237,19 +240,27 @@ class Assistant:
     ) -> Generator[str, None, bool]:
         """Stream checked sentences from the LLM; False when none survived."""
         ev = _evidence_set(found, limit=4)
-        lines = [
-            EvidenceLine(i + 1, s.text, articles[e.doc_id].title, articles[e.doc_id].published)
-            for i, (e, s) in enumerate(ev)
-        ]
         llm = self.llm
         budget = llm.n_ctx - self.settings.max_tokens - 16
-        messages = build_messages(question, lines, history, count_tokens=llm.count_tokens, budget=budget)
+        prior = self._exchanges.get(_last_exchange(history))
+        first = prior[2] + 1 if prior else 1
+        lines = [
+            EvidenceLine(first + i, s.text, articles[e.doc_id].title, articles[e.doc_id].published)
+            for i, (e, s) in enumerate(ev)
+        ]
+        messages = None
+        if prior:  # a follow-up to an answer generated here: extend that exact prompt (KV cache reuse)
+            messages = continue_messages(prior[0], prior[1], question, lines, count_tokens=llm.count_tokens, budget=budget)
+        if messages is None:
+            lines = [EvidenceLine(i + 1, e.text, e.title, e.published) for i, e in enumerate(lines)]
+            messages = build_messages(question, lines, history, count_tokens=llm.count_tokens, budget=budget)
         texts = [s.text for _, s in ev]
         citations: dict[tuple[str, int], Citation] = {}
         parts: list[str] = []
+        raw: list[str] = []
         t_gen = time.perf_counter()
         tokens = llm.stream_chat(messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
-        for piece in _sentences_from(tokens):
+        for piece in _sentences_from(_recorded(tokens, raw)):
             buffer = strip_markers(piece)
             if not buffer or NOT_FOUND.lower() in buffer.lower():
                 continue
@@ -275,10 +286,29 @@ class Assistant:
             return False
         answer.text = " ".join(parts)
         answer.citations = sorted(citations.values(), key=lambda c: c.n)
+        self._exchanges[(question, answer.text)] = (messages, "".join(raw), lines[-1].n if lines else first - 1)
+        while len(self._exchanges) > 64:  # a few recent conversations per process
+            self._exchanges.pop(next(iter(self._exchanges)))
         return True
 
 
 _END = object()
+
+
+def _last_exchange(history: Sequence[dict] | None) -> tuple[str, str] | None:
+    """(question, answer) of the conversation's last turn, if it ends with one."""
+    if not history or len(history) < 2:
+        return None
+    user, reply = history[-2], history[-1]
+    if user.get("role") != "user" or reply.get("role") != "assistant":
+        return None
+    return (str(user.get("content", "")).strip(), str(reply.get("content", "")))
+
+
+def _recorded(tokens: Iterator[str], into: list[str]) -> Iterator[str]:
+    for t in tokens:
+        into.append(t)
+        yield t
 
 
 def _query(question: str, history: Sequence[dict] | None) -> tuple[str, str, str]:

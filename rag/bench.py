@@ -343,13 +343,13 @@ def generation_figures(seed_index: Path, embedder, model: str | None) -> list[Fi
             break
         reused += 1
     evaluated = len(prompt2) - reused
-    last_user = rec.count_tokens(rec.messages[-1]["content"]) + 8
+    new_part = len(prompt2) - len(cached)  # what turn 2 adds after turn 1's prompt and reply
     figures.append(
         Figure(
             "follow_up_prompt_tokens_evaluated", evaluated, "tokens", len(prompt2), "the follow-up's whole prompt",
-            evaluated / len(prompt2), f"only the new part (the last message, ~{last_user} tokens)",
-            evaluated <= last_user,
-            f"{reused} tokens of the cached prefix reused",
+            evaluated / len(prompt2), "only the new part: the KV cache prefix is reused",
+            evaluated <= new_part + 2,  # +2: the reply's last token is sampled, not yet evaluated, and may re-tokenise
+            f"{reused} tokens of turn 1 (prompt and reply) reused; the new part is {new_part} tokens",
         )
     )
     return figures

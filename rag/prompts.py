@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["EvidenceLine", "SYSTEM_PROMPT", "NOT_FOUND", "build_messages"]
+__all__ = ["EvidenceLine", "SYSTEM_PROMPT", "NOT_FOUND", "build_messages", "continue_messages"]
 
 NOT_FOUND = "NOT IN ARTICLES"  # a refusal some models write anyway; treated as no answer
 
@@ -44,6 +44,32 @@ def format_evidence(lines: Sequence[EvidenceLine]) -> str:
     return "\n".join(out)
 
 
+def _user_message(question: str, lines: Sequence[EvidenceLine]) -> str:
+    return "Evidence quoted from the articles:\n" + format_evidence(lines) + "\n\nQuestion: " + question.strip()
+
+
+def _tokens_used(messages: Sequence[dict[str, str]], count_tokens: Callable[[str], int]) -> int:
+    return sum(count_tokens(m["content"]) + 8 for m in messages)  # chat templates add a few tokens per message
+
+
+def continue_messages(
+    previous: Sequence[dict[str, str]],
+    reply: str,
+    question: str,
+    evidence: Sequence[EvidenceLine],
+    *,
+    count_tokens: Callable[[str], int],
+    budget: int,
+) -> list[dict[str, str]] | None:
+    """A follow-up that extends the previous turn's exact prompt and reply, so llama.cpp
+    reuses their cached tokens and evaluates only the new message; None if it won't fit.
+
+    The new evidence is numbered after the old, so "[1]" names one sentence only.
+    """
+    messages = [*previous, {"role": "assistant", "content": reply}, {"role": "user", "content": _user_message(question, evidence)}]
+    return messages if _tokens_used(messages, count_tokens) <= budget else None
+
+
 def build_messages(
     question: str,
     evidence: Sequence[EvidenceLine],
@@ -65,12 +91,10 @@ def build_messages(
     ]
     lines = list(evidence)
     while True:
-        user = "Evidence quoted from the articles:\n" + format_evidence(lines) + "\n\nQuestion: " + question.strip()
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, *hist, {"role": "user", "content": user}]
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, *hist, {"role": "user", "content": _user_message(question, lines)}]
         if count_tokens is None or budget is None:
             return messages
-        # Chat templates add a few tokens per message.
-        used = sum(count_tokens(m["content"]) + 8 for m in messages)
+        used = _tokens_used(messages, count_tokens)
         if used <= budget:
             return messages
         if hist:

@@ -199,6 +199,33 @@ def test_generative_history_reaches_the_model(assistant, fake_llm):
     assert [m["role"] for m in messages[1:3]] == ["user", "assistant"]
 
 
+def test_a_generated_follow_up_extends_the_previous_prompt(assistant, fake_llm):
+    """So llama.cpp reuses the cached tokens of turn 1 and evaluates only the new message."""
+    first_reply = "Reportedly, at least 2,000 people have been arrested. [2]"
+    fake_llm.replies = [first_reply, "NOT IN ARTICLES"]
+    first = assistant.ask(ARRESTED, mode="generative")
+    history = [{"role": "user", "content": ARRESTED}, {"role": "assistant", "content": first.text}]
+    assistant.ask("Why did the protests start?", history, mode="generative")
+    turn1, turn2 = fake_llm.calls
+    assert turn2[: len(turn1)] == turn1  # the exact prompt of turn 1 ...
+    assert turn2[len(turn1)] == {"role": "assistant", "content": first_reply}  # ... and the model's own reply
+    assert turn2[-1]["role"] == "user" and turn2[-1]["content"].endswith("Why did the protests start?")
+    old_numbers = re.findall(r"^\[(\d+)\]", turn1[-1]["content"], re.M)
+    new_numbers = re.findall(r"^\[(\d+)\]", turn2[-1]["content"], re.M)
+    assert int(new_numbers[0]) == int(old_numbers[-1]) + 1  # "[1]" still names one sentence only
+
+
+def test_a_follow_up_to_an_edited_answer_gets_a_fresh_prompt(assistant, fake_llm):
+    fake_llm.replies = ["Reportedly, at least 2,000 people have been arrested. [2]", "NOT IN ARTICLES"]
+    assistant.ask(ARRESTED, mode="generative")
+    history = [{"role": "user", "content": ARRESTED}, {"role": "assistant", "content": "Something else entirely."}]
+    assistant.ask("Why did the protests start?", history, mode="generative")
+    turn2 = fake_llm.calls[1]
+    assert [m["role"] for m in turn2] == ["system", "user", "assistant", "user"]
+    assert turn2[2]["content"] == "Something else entirely."
+    assert re.search(r"^\[1\]", turn2[-1]["content"], re.M)
+
+
 # -- streaming ------------------------------------------------------------------------------
 
 

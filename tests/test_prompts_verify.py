@@ -227,3 +227,16 @@ def test_strip_markers():
     assert strip_markers("A [1] b [2, 3]. C[4]") == "A b. C"
     assert strip_markers("At least 2,000 people [12] were arrested.") == "At least 2,000 people were arrested."
     assert strip_markers("no markers") == "no markers"
+
+
+def test_continue_messages_extends_the_exact_previous_prompt_or_gives_up():
+    from rag.prompts import continue_messages
+
+    previous = build_messages(ARRESTED, LINES)
+    more = [EvidenceLine(len(LINES) + 1, "Banks were shut on Thursday.", "Kazakhstan unrest")]
+    words = lambda text: len(text.split())  # noqa: E731
+    messages = continue_messages(previous, "About 2,000. [1]", "What about banks?", more, count_tokens=words, budget=10_000)
+    assert messages[: len(previous)] == previous
+    assert messages[len(previous)] == {"role": "assistant", "content": "About 2,000. [1]"}
+    assert messages[-1]["content"].startswith(f"Evidence quoted from the articles:\n[{len(LINES) + 1}] ")
+    assert continue_messages(previous, "About 2,000.", "What about banks?", more, count_tokens=words, budget=20) is None
