@@ -452,8 +452,9 @@ def run_bench(
         add(_on_compute(reindex_one, build_corpus, work / "build-index", embedder, wall.value))
         add(_not_measured(
             "onnx_int8_embedder_speedup", ">= 1.5x, <= 1 point recall@5 lost",
-            "sentence-transformers 6's ONNX/OpenVINO backends need optimum-onnx, which pins transformers < 4.58 "
-            "while sentence-transformers 6 needs transformers >= 5; they cannot be installed together",
+            "needs onnxruntime and onnx, which are not dependencies: run benchmarks/onnx_embedder.py "
+            "(last run: int8 onnxruntime 1.18x the current backend, recall@5 unchanged, so not adopted; "
+            "sentence-transformers 6's own ONNX/OpenVINO backends need optimum-onnx, which pins transformers < 4.58)",
         ))
         add(_on_compute(retrieval_latency, embedder, 20_000 if quick else 100_000, 50 if quick else 200))
         add(_on_compute(approximate_index, 200_000 if quick else 1_000_000, embedder.dim))
