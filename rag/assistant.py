@@ -243,16 +243,12 @@ class Assistant:
         llm = self.llm
         budget = llm.n_ctx - self.settings.max_tokens - 16
         prior = self._exchanges.get(_last_exchange(history))
-        first = prior[2] + 1 if prior else 1
-        lines = [
-            EvidenceLine(first + i, s.text, articles[e.doc_id].title, articles[e.doc_id].published)
-            for i, (e, s) in enumerate(ev)
-        ]
         messages = None
         if prior:  # a follow-up to an answer generated here: extend that exact prompt (KV cache reuse)
+            lines = _evidence_lines(ev, articles, first=prior[2] + 1)
             messages = continue_messages(prior[0], prior[1], question, lines, count_tokens=llm.count_tokens, budget=budget)
         if messages is None:
-            lines = [EvidenceLine(i + 1, e.text, e.title, e.published) for i, e in enumerate(lines)]
+            lines = _evidence_lines(ev, articles, first=1)
             messages = build_messages(question, lines, history, count_tokens=llm.count_tokens, budget=budget)
         texts = [s.text for _, s in ev]
         citations: dict[tuple[str, int], Citation] = {}
@@ -286,13 +282,21 @@ class Assistant:
             return False
         answer.text = " ".join(parts)
         answer.citations = sorted(citations.values(), key=lambda c: c.n)
-        self._exchanges[(question, answer.text)] = (messages, "".join(raw), lines[-1].n if lines else first - 1)
+        self._exchanges[(question, answer.text)] = (messages, "".join(raw), lines[-1].n)
         while len(self._exchanges) > 64:  # a few recent conversations per process
             self._exchanges.pop(next(iter(self._exchanges)))
         return True
 
 
 _END = object()
+
+
+def _evidence_lines(ev: list[tuple[Evidence, object]], articles: dict[str, Article], *, first: int) -> list[EvidenceLine]:
+    """The evidence sentences as the model sees them, numbered from ``first``."""
+    return [
+        EvidenceLine(first + i, s.text, articles[e.doc_id].title, articles[e.doc_id].published)
+        for i, (e, s) in enumerate(ev)
+    ]
 
 
 def _last_exchange(history: Sequence[dict] | None) -> tuple[str, str] | None:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import available_cores
+
 __all__ = ["Figure", "run_bench", "default_corpus"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +178,7 @@ def retrieval_latency(embedder, n: int, queries: int = 200) -> Figure:
     return Figure(
         "retrieval_p95", p95, "ms", goal="<= 40 ms at 100k chunks", met=p95 <= 40 if n >= 100_000 else None,
         note=f"{n} synthetic chunks, {queries} queries, p50 {_pct(times, 50) * 1000:.1f} ms, "
-        f"dense exact + BM25 + z-score fusion, query embedding included, {_threads()} threads",
+        f"dense exact + BM25 + z-score fusion, query embedding included, {available_cores()} threads",
     )
 
 
@@ -234,12 +236,6 @@ def approximate_index(n: int, dim: int, queries: int = 200) -> Figure:
         f"HNSW build {build:.0f} s; {per_chunk:.0f} bytes per chunk (vector + graph); "
         f"used automatically from {APPROXIMATE_FROM} chunks; {others}",
     )
-
-
-def _threads() -> int:
-    from .llm import available_cores
-
-    return available_cores()
 
 
 # -- generation -----------------------------------------------------------------------------------

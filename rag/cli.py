@@ -228,7 +228,7 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
 
     settings = _settings(index_dir=index_dir, mode=mode, model=model, k=k)
     try:
-        items = load_gold(gold)[:limit] if limit else load_gold(gold)
+        items = load_gold(gold)[:limit]
         if corpus:
             from .assistant import Assistant
 

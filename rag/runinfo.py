@@ -72,6 +72,7 @@ def versions() -> dict:
 
 def assistant_settings(assistant) -> dict:
     """The settings that shape an assistant's answers, with the index's embedder and chunking."""
+    from .config import available_cores
     from .store import read_manifest
 
     s = assistant.settings
@@ -84,7 +85,7 @@ def assistant_settings(assistant) -> dict:
         "n_ctx": s.n_ctx,
         "max_tokens": s.max_tokens,
         "temperature": s.temperature,
-        "threads": s.threads or machine_info()["usable_cores"],
+        "threads": s.threads or available_cores(),
         "embedder": manifest.get("embedder", stats.get("embedder")),
         "chunking": manifest.get("chunking"),
         "index": str(assistant.index_dir),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RagError
+from .metrics import retrieved_within
 
 __all__ = ["Comparison", "Flip", "compare_results", "load_result"]
 
@@ -63,7 +64,7 @@ def _passed(row: dict, k: int) -> bool | None:
     if row.get("answer") is None:
         if not row["gold"]["answerable"]:
             return None
-        return row.get("hit_rank") is not None and row["hit_rank"] <= k
+        return retrieved_within(row, k)
     return bool(row.get("correct"))
 
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from ..text import normalize_answer
 
-__all__ = ["answer_correct", "exact_match", "token_f1", "percentile", "compute_metrics", "score_row", "chunk_hits"]
+__all__ = ["answer_correct", "exact_match", "token_f1", "percentile", "compute_metrics", "score_row", "chunk_hits", "retrieved_within"]
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
@@ -118,6 +118,11 @@ def score_row(row: dict) -> dict:
     return row
 
 
+def retrieved_within(row: dict, k: int) -> bool:
+    """Whether a scored row's first evidence chunk ranks within the top ``k``."""
+    return row.get("hit_rank") is not None and row["hit_rank"] <= k
+
+
 def _ratio(n: float, d: float) -> float | None:
     return n / d if d else None
 
@@ -134,7 +139,7 @@ def compute_metrics(rows: Sequence[dict], k: int) -> dict:
     """
     ans = [r for r in rows if r["gold"]["answerable"]]
     una = [r for r in rows if not r["gold"]["answerable"]]
-    hits = [r for r in ans if r["hit_rank"] is not None and r["hit_rank"] <= k]
+    hits = [r for r in ans if retrieved_within(r, k)]
     metrics = {
         "questions": len(rows),
         "answerable": len(ans),

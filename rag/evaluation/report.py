@@ -14,6 +14,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from .metrics import retrieved_within
+
 __all__ = ["render_report", "failure_cause", "histogram"]
 
 _CSS = """
@@ -44,7 +46,7 @@ CAUSES = {
 
 def failure_cause(row: dict, k: int) -> str | None:
     """Why a scored row failed (a key of ``CAUSES``), or None when it did not fail."""
-    hit = row.get("hit_rank") is not None and row["hit_rank"] <= k
+    hit = retrieved_within(row, k)
     answerable = row["gold"]["answerable"]
     if row["answer"] is None:  # retrieval-only
         return None if hit or not answerable else "not_retrieved"
