@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .embedder import Embedder
 from .errors import RagError
-from .retrieval import BM25Index, HybridRetriever, dense_index
+from .retrieval import BM25Index, HybridRetriever, SegmentedIndex, dense_index
 from .store import IndexData, read_generation
 from .types import Article, Chunk, Passage
 
@@ -27,9 +27,12 @@ class Index:
         self.embedder = embedder
         self.articles: dict[str, Article] = data.articles
         self.chunks: list[Chunk] = data.chunks
-        lexical = BM25Index.load(data.bm25_dir) if data.bm25_dir else BM25Index.build([c.text for c in data.chunks])
+        segments = data.segments
+        lexical = BM25Index([(s.postings, s.remap) for s in segments], len(self.chunks))
+        dense = [(dense_index(s.vectors, s.path), s.remap) for s in segments]
+        whole = len(dense) == 1 and (segments[0].remap >= 0).all()
         self.retriever = HybridRetriever(
-            self.chunks, dense_index(data.vectors, data.path), lexical, lambda q: embedder.embed([q])[0]
+            self.chunks, dense[0][0] if whole else SegmentedIndex(dense), lexical, lambda q: embedder.embed([q])[0]
         )
 
     @classmethod

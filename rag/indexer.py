@@ -1,14 +1,23 @@
 """Build or update an index from corpus paths, incrementally and atomically.
 
 The index remembers the corpus roots it was built from. Each run rescans all
-of them: a file whose bytes are unchanged reuses its articles, a changed file
-replaces its old chunks, a file that disappeared takes its chunks with it, and
-no chunk whose text already has a vector is embedded again. A file that fails
-to load keeps its previously indexed articles, so bad input never loses data.
+of them: a file whose bytes are unchanged is not even read, a changed file is
+loaded and only its new or changed articles are chunked, a file that
+disappeared takes its articles with it, and no chunk whose text already has a
+vector is embedded again. A file that fails to load keeps its previously
+indexed articles, so bad input never loses data.
+
+An update writes only what changed: one new segment holding the new and
+changed articles, and a manifest that marks the replaced articles deleted in
+their old segments (see `rag.store`). So changing one article of a 96k-chunk
+corpus rewrites a few chunks, not 150 MB of vectors. Segments are merged back
+when they pile up: past `MAX_SEGMENTS` the small ones are merged into one, and
+once more than `MAX_DEAD` of all rows are deleted everything is rewritten.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -22,13 +31,23 @@ from .embedder import Embedder
 from .errors import IndexCorruptError, RagError
 from .loaders import SUPPORTED_SUFFIXES, load_file
 from .retrieval.dense import HNSW_FILE, HnswIndex, wants_graph
-from .retrieval.lexical import BM25Index
-from .store import IndexData, read_generation, sha256_file, write_generation, writer_lock
-from .types import Article, Chunk, LoadIssue, text_id
+from .retrieval.lexical import Postings
+from .store import (
+    chunk_hashes,
+    read_segment,
+    sha256_file,
+    verified_manifest,
+    write_generation,
+    write_segment,
+    writer_lock,
+)
+from .types import Article, LoadIssue, text_id
 
 __all__ = ["IndexReport", "update_index", "corpus_files"]
 
 TOKENIZER_VERSION = "terms-v2"  # bump when rag.text.terms changes, to rebuild BM25 (vectors are kept)
+MAX_SEGMENTS = 8  # searching a segment costs a FAISS and a postings lookup per query
+MAX_DEAD = 0.25  # deleted rows still take memory and FAISS must skip them
 
 
 @dataclass
@@ -67,9 +86,27 @@ def corpus_files(root: Path) -> list[Path]:
     return out
 
 
-def _compatible(prev: IndexData, embedder: Embedder, config: ChunkingConfig) -> str | None:
-    """Why the previous index can't be reused, or None when it can."""
-    m = prev.manifest
+@dataclass
+class _Entry:
+    """An article found in the corpus. ``article`` is None when it is unchanged since the
+    last run: it stays in its segment and is never loaded."""
+
+    id: str
+    digest: str  # of the whole article, metadata included
+    text: str  # hash of the text alone, to spot the same article twice
+    article: Article | None
+
+
+def _digest(article: Article) -> str:
+    """A hash of every field (hashing beats serialising: 0.05 s against 0.24 s for 43 MB of articles)."""
+    h = hashlib.sha256()
+    for value in vars(article).values():
+        h.update(b"\1" if value is None else value.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _compatible(m: dict, embedder: Embedder, config: ChunkingConfig) -> str | None:
+    """Why the previous index (its manifest ``m``) can't be reused, or None when it can."""
     if m.get("embedder") != embedder.name or m.get("dim") != embedder.dim:
         return f"it was built with embedder {m.get('embedder')!r}, now {embedder.name!r}"
     if m.get("chunking") != config.to_dict():
@@ -95,43 +132,56 @@ def update_index(
     config = config or ChunkingConfig()
     report = IndexReport(path=str(index_dir))
     with writer_lock(index_dir, on_wait=on_wait):
-        prev: IndexData | None = None
+        prev: dict | None = None
+        prev_roots: list[str] = []
         if not rebuild:
             try:
-                prev = read_generation(index_dir)
+                prev = verified_manifest(index_dir)[1]  # the segments we keep or copy from are sound
             except IndexCorruptError as exc:
                 report.notes.append(f"previous index unusable, rebuilding: {exc}")
             except RagError:
                 prev = None
         if prev is not None:
+            prev_roots = prev.get("roots", [])
             why = _compatible(prev, embedder, config)
             if why:
                 report.notes.append(f"rebuilding the index from scratch: {why}")
-                prev_roots = prev.manifest.get("roots", [])
                 prev = None
-            else:
-                prev_roots = prev.manifest.get("roots", [])
-        else:
-            prev_roots = []
         roots = _roots(paths, prev_roots if not rebuild else [], report)
-        articles, sources = _collect_articles(roots, prev, report)
-        chunks, vectors, rows = _chunk_and_embed(articles, prev, embedder, config, progress, report)
-        prev_ids = set(prev.articles) if prev else set()
-        now_ids = {a.id for a in articles}
-        report.removed = sorted(prev_ids - now_ids)
+        known: dict[str, list] = prev["articles"] if prev else {}
+        entries, sources = _collect_articles(roots, known, prev["sources"] if prev else {}, report)
+        report.removed = sorted(set(known) - {e.id for e in entries})
+        report.articles = len(entries)
         unchanged = (
             prev is not None
             and not report.added
             and not report.updated
             and not report.removed
-            and prev.manifest.get("roots") == [str(r) for r in roots]
-            and prev.manifest.get("sources") == sources
-            and prev.manifest.get("tokenizer") == TOKENIZER_VERSION
+            and prev.get("roots") == [str(r) for r in roots]
+            and prev.get("sources") == sources
+            and prev.get("tokenizer") == TOKENIZER_VERSION
         )
         if unchanged:
-            report.articles, report.chunks = len(articles), len(chunks)
+            report.chunks = sum(s["rows"] - s["dead"] for s in prev["segments"])
             report.seconds = time.perf_counter() - t0
             return report
+        segments = [dict(s, dropped=list(s["dropped"])) for s in prev["segments"]] if prev else []
+        by_name = {s["name"]: s for s in segments}
+        for article_id in [*report.removed, *report.updated]:
+            seg = by_name[known[article_id][2]]
+            seg["dropped"].append(article_id)
+            seg["dead"] += known[article_id][3]
+        retokenize = prev is not None and prev.get("tokenizer") != TOKENIZER_VERSION
+        merge = _to_merge(segments, everything=prev is None or retokenize)
+        fresh = [e.article for e in entries if e.article is not None]
+        new, counts = _write_segment(index_dir, [s for s in segments if s["name"] in merge], segments, fresh, embedder, config, retokenize, progress, report)
+        segments = [s for s in segments if s["name"] not in merge] + ([new] if new else [])
+        articles = {}
+        for e in entries:
+            if e.article is None and known[e.id][2] not in merge:
+                articles[e.id] = [e.digest, e.text, known[e.id][2], known[e.id][3]]
+            else:
+                articles[e.id] = [e.digest, e.text, new["name"], counts[e.id]]
         manifest = {
             "embedder": embedder.name,
             "dim": embedder.dim,
@@ -139,20 +189,101 @@ def update_index(
             "tokenizer": TOKENIZER_VERSION,
             "roots": [str(r) for r in roots],
             "sources": sources,
+            "counts": {"articles": len(articles), "chunks": sum(s["rows"] - s["dead"] for s in segments)},
+            "articles": articles,
+            "segments": segments,
         }
-        bm25 = _build_bm25(chunks, rows, prev)
-        graph = HnswIndex.build(vectors) if wants_graph(len(vectors)) else None
-
-        def write_search(folder: Path) -> None:
-            bm25.save(folder / "bm25")
-            if graph is not None:
-                graph.save(folder / HNSW_FILE)
-
-        write_generation(index_dir, manifest, articles, chunks, vectors, write_search)
-    report.articles = len(articles)
-    report.chunks = len(chunks)
+        write_generation(index_dir, manifest)
+    report.chunks = manifest["counts"]["chunks"]
+    report.reused = report.chunks - report.embedded
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _to_merge(segments: list[dict], *, everything: bool) -> set[str]:
+    """Names of the segments whose live rows go into the new segment (see the module docstring)."""
+    names = {s["name"] for s in segments}
+    rows = sum(s["rows"] for s in segments)
+    if everything or sum(s["dead"] for s in segments) > MAX_DEAD * rows:
+        return names
+    gone = {s["name"] for s in segments if s["dead"] >= s["rows"]}
+    if len(segments) - len(gone) + 1 > MAX_SEGMENTS:
+        largest = max(segments, key=lambda s: s["rows"] - s["dead"])["name"]
+        return names - {largest}
+    return gone
+
+
+def _write_segment(
+    index_dir: Path,
+    merge: list[dict],
+    segments: list[dict],
+    fresh: list[Article],
+    embedder: Embedder,
+    config: ChunkingConfig,
+    retokenize: bool,
+    progress: bool,
+    report: IndexReport,
+) -> tuple[dict | None, dict[str, int]]:
+    """Write one segment with the live rows of ``merge`` and the ``fresh`` articles' chunks;
+    returns its manifest entry (None when there is nothing to write) and each article's chunk count."""
+    carried = []
+    rows = 0
+    for entry in merge:
+        if entry["dead"] < entry["rows"]:
+            carried.append(read_segment(index_dir, entry, rows))
+            rows += entry["rows"] - entry["dead"]
+    articles = [a for s in carried for a in s.articles if a.id not in s.dropped] + fresh
+    chunks = [c for s in carried for c, r in zip(s.chunks, s.remap) if r >= 0]
+    new_chunks = Chunker(embedder.count_tokens, embedder.max_tokens, config).chunk(fresh)
+    chunks += new_chunks
+    if not chunks and not articles:
+        return None, {}
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for s in carried:
+        vectors[s.remap[s.remap >= 0]] = s.vectors[s.remap >= 0]
+    todo = _reuse_vectors(index_dir, segments, new_chunks, vectors[rows:])
+    if todo:
+        vectors[[rows + i for i in todo]] = embedder.embed([new_chunks[i].text for i in todo], progress=progress)
+    report.embedded = len(todo)
+    if retokenize:
+        postings = Postings.build([c.text for c in chunks])
+    else:
+        parts = [(s.postings, s.remap) for s in carried]
+        parts.append((Postings.build([c.text for c in new_chunks]), np.arange(rows, len(chunks))))
+        postings = Postings.combine(parts, len(chunks))
+    graph = HnswIndex.build(vectors) if wants_graph(len(vectors)) else None
+    entry = write_segment(
+        index_dir, articles, chunks, vectors, postings, graph and (lambda folder: graph.save(folder / HNSW_FILE))
+    )
+    counts: dict[str, int] = {a.id: 0 for a in articles}
+    for c in chunks:
+        counts[c.doc_id] += 1
+    return entry, counts
+
+
+def _reuse_vectors(index_dir: Path, segments: list[dict], chunks: list, out: np.ndarray) -> list[int]:
+    """Copy into ``out`` the vectors that ``segments`` already hold for these chunks' texts
+    (deleted rows included: a text's vector never changes); returns the chunks still to embed."""
+    if not chunks:
+        return []
+    wanted = chunk_hashes([c.text for c in chunks])
+    todo = set(range(len(chunks)))
+    for entry in segments:
+        folder = index_dir / entry["name"]
+        have = np.load(folder / "hashes.npy")
+        hit = np.flatnonzero(np.isin(have, wanted[sorted(todo)]))
+        if not len(hit):
+            continue
+        rows = {int(h): int(r) for h, r in zip(have[hit], hit)}
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        for i in sorted(todo):
+            row = rows.get(int(wanted[i]))
+            if row is not None:
+                out[i] = vectors[row]
+                todo.discard(i)
+        if not todo:
+            break
+    return sorted(todo)
 
 
 def _roots(paths: Sequence[str | Path], prev_roots: Sequence[str], report: IndexReport) -> list[Path]:
@@ -177,12 +308,13 @@ def _roots(paths: Sequence[str | Path], prev_roots: Sequence[str], report: Index
 
 
 def _collect_articles(
-    roots: list[Path], prev: IndexData | None, report: IndexReport
-) -> tuple[list[Article], dict[str, dict]]:
-    """Articles from every file under ``roots``, deduplicated, and the per-file state."""
-    prev_sources = prev.manifest.get("sources", {}) if prev else {}
+    roots: list[Path], known: dict[str, list], prev_sources: dict[str, dict], report: IndexReport
+) -> tuple[list[_Entry], dict[str, dict]]:
+    """The articles of every file under ``roots``, deduplicated, and the per-file state.
+
+    ``known`` is the previous manifest's ``articles`` (id: [digest, text hash, segment, chunks])."""
     sources: dict[str, dict] = {}
-    articles: list[Article] = []
+    entries: list[_Entry] = []
     seen_ids: set[str] = set()
     seen_texts: set[str] = set()
     files: list[Path] = []
@@ -193,6 +325,10 @@ def _collect_articles(
         for f in found_here:
             if f not in files:
                 files.append(f)
+
+    def kept(article_id: str) -> _Entry:
+        return _Entry(article_id, known[article_id][0], known[article_id][1], None)
+
     for f in files:
         key = str(f)
         try:
@@ -201,90 +337,34 @@ def _collect_articles(
             report.issues.append(LoadIssue(key, f"unreadable ({exc.strerror or exc})"))
             digest = None
         old = prev_sources.get(key)
-        if digest and old and old.get("sha256") == digest and all(i in prev.articles for i in old["articles"]):
-            found = [prev.articles[i] for i in old["articles"]]
+        if digest and old and old.get("sha256") == digest and all(i in known for i in old["articles"]):
+            found = [kept(i) for i in old["articles"]]
         else:
+            found = []
             result = load_file(f) if digest else None
             if result is not None:
                 report.issues.extend(result.issues)
-                found = result.articles
-            else:
-                found = []
-            if not found and old and prev is not None:
+                for art in result.articles:
+                    d = _digest(art)
+                    same = art.id in known and known[art.id][0] == d
+                    found.append(kept(art.id) if same else _Entry(art.id, d, text_id(art.text), art))
+            if not found and old:
                 # Bad input never costs what was already indexed.
-                found = [prev.articles[i] for i in old["articles"] if i in prev.articles]
+                found = [kept(i) for i in old["articles"] if i in known]
                 if found:
                     report.notes.append(f"{key}: kept the previously indexed version")
                     digest = old.get("sha256")
         ids = []
-        for art in found:
-            h = text_id(art.text)
-            if art.id in seen_ids or h in seen_texts:
+        for e in found:
+            if e.id in seen_ids or e.text in seen_texts:
                 report.duplicates += 1
                 continue
-            seen_ids.add(art.id)
-            seen_texts.add(h)
-            articles.append(art)
-            ids.append(art.id)
-            if prev is None or art.id not in prev.articles:
-                report.added.append(art.id)
-            elif prev.articles[art.id].text != art.text or prev.articles[art.id] != art:
-                report.updated.append(art.id)
+            seen_ids.add(e.id)
+            seen_texts.add(e.text)
+            entries.append(e)
+            ids.append(e.id)
+            if e.article is not None:
+                (report.updated if e.id in known else report.added).append(e.id)
         if digest:
             sources[key] = {"sha256": digest, "articles": ids}
-    return articles, sources
-
-
-def _chunk_and_embed(
-    articles: list[Article],
-    prev: IndexData | None,
-    embedder: Embedder,
-    config: ChunkingConfig,
-    progress: bool,
-    report: IndexReport,
-) -> tuple[list[Chunk], np.ndarray, list[int | None]]:
-    """Chunks of every article, their vectors, and for each the row it had in ``prev`` (None: new)."""
-    prev_chunks: dict[str, list[int]] = {}
-    prev_rows_by_text: dict[str, int] = {}
-    if prev is not None:
-        for row, c in enumerate(prev.chunks):
-            prev_chunks.setdefault(c.doc_id, []).append(row)
-            prev_rows_by_text.setdefault(c.text, row)
-    chunker = Chunker(embedder.count_tokens, embedder.max_tokens, config)
-    fresh = [a for a in articles if prev is None or a.id not in prev.articles or prev.articles[a.id].text != a.text]
-    new_chunks = {}
-    for c in chunker.chunk(fresh):
-        new_chunks.setdefault(c.doc_id, []).append(c)
-    chunks: list[Chunk] = []
-    rows: list[int | None] = []
-    for art in articles:
-        if art.id in new_chunks or prev is None or art.id not in prev_chunks:
-            for c in new_chunks.get(art.id, []):
-                chunks.append(c)
-                rows.append(prev_rows_by_text.get(c.text))
-        else:
-            for row in prev_chunks[art.id]:
-                chunks.append(prev.chunks[row])
-                rows.append(row)
-    todo = [i for i, r in enumerate(rows) if r is None]
-    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    if prev is not None and len(todo) < len(chunks):
-        have = [i for i, r in enumerate(rows) if r is not None]
-        vectors[have] = prev.vectors[[rows[i] for i in have]]
-    if todo:
-        vectors[todo] = embedder.embed([chunks[i].text for i in todo], progress=progress)
-    report.embedded = len(todo)
-    report.reused = len(chunks) - len(todo)
-    return chunks, vectors, rows
-
-
-def _build_bm25(chunks: list[Chunk], rows: list[int | None], prev: IndexData | None) -> BM25Index:
-    """BM25 over ``chunks``, reusing the saved terms of chunks carried over from ``prev``
-    (when it was tokenised the same way)."""
-    saved = None
-    if prev is not None and prev.bm25_dir and prev.manifest.get("tokenizer") == TOKENIZER_VERSION:
-        saved = BM25Index.load_terms(prev.bm25_dir)
-    if saved is None or len(saved[1]) != len(prev.chunks):
-        return BM25Index.build([c.text for c in chunks])
-    vocab, prev_ids = saved
-    return BM25Index.build([c.text for c in chunks], reuse=[prev_ids[r] if r is not None else None for r in rows], vocab=vocab)
+    return entries, sources

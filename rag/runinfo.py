@@ -19,7 +19,6 @@ _PACKAGES = (
     "torch",
     "llama-cpp-python",
     "faiss-cpu",
-    "bm25s",
     "langchain-text-splitters",
     "gradio",
 )

@@ -1,21 +1,31 @@
-"""The on-disk index: atomic generations, a manifest with checksums, and a writer lock.
+"""The on-disk index: immutable segments, atomic generations, checksums and a writer lock.
 
 Layout of an index folder::
 
     index/
       CURRENT          name of the live generation, replaced atomically
-      gen-000007/      one complete, immutable index
-        manifest.json  embedder, chunking, corpus state, file checksums
-        articles.jsonl article metadata and text
-        chunks.jsonl   chunk ids and character spans (texts are cut from articles)
-        vectors.npy    float32, one normalised row per chunk
-        bm25/          the bm25s index files and each chunk's term ids
-        dense.hnsw     an HNSW graph, only for indexes of 200k chunks or more
+      gen-000009/
+        manifest.json  embedder, chunking, corpus state, every live article, and the
+                       segments making up the index, each with its deleted articles
+                       and the checksums of its files
+      seg-000001/      one immutable batch of chunks:
+        articles.jsonl   article metadata and text
+        chunks.jsonl     chunk ids and character spans (texts are cut from articles)
+        vectors.npy      float32, one normalised row per chunk
+        hashes.npy       a 64-bit hash of each chunk's text, to find reusable vectors
+        bm25/            term postings (see `rag.retrieval.lexical`)
+        dense.hnsw       an HNSW graph, only for segments of 200k chunks or more
+      seg-000009/      a later, smaller segment: the articles added or changed since
       .lock            held by whoever is writing
 
-A writer builds a new generation in a temporary folder, fsyncs it, renames it
-into place and only then swaps CURRENT, so a build killed at any point leaves
-the previous generation answering.
+Segments are what make an update cheap: changing one article writes a small
+segment and a new manifest that marks the article's old chunks deleted, instead
+of rewriting every vector (`rag.indexer` decides when to merge segments again).
+
+A writer writes and fsyncs a new segment under a temporary name, renames it into
+place, writes the new generation the same way, and only then swaps CURRENT, so
+a writer killed at any point leaves the previous generation answering. Files
+not referenced by the live generation are removed by the next writer.
 """
 
 from __future__ import annotations
@@ -25,35 +35,83 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import IndexCorruptError, IndexMissingError, RagError
+from .retrieval.lexical import Postings
 from .types import Article, Chunk
 
-__all__ = ["IndexData", "write_generation", "read_generation", "current_generation", "writer_lock", "FORMAT_VERSION"]
+__all__ = [
+    "IndexData",
+    "Segment",
+    "write_segment",
+    "write_generation",
+    "read_generation",
+    "read_manifest",
+    "verified_manifest",
+    "read_segment",
+    "current_generation",
+    "writer_lock",
+    "chunk_hashes",
+    "FORMAT_VERSION",
+]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CURRENT = "CURRENT"
+_NUMBERED = re.compile(r"^\.?(gen|seg)-(\d{6})")
+
+
+@dataclass
+class Segment:
+    """One segment as loaded: all its rows, and where each live row lands in the index.
+
+    ``remap[r]`` is row r's position among the index's live chunks, or -1 when
+    its article was deleted or replaced after the segment was written.
+    """
+
+    name: str
+    path: Path
+    articles: list[Article]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    postings: Postings
+    remap: np.ndarray
+    dropped: frozenset[str] = frozenset()
 
 
 @dataclass
 class IndexData:
-    """Everything an index holds, in memory."""
+    """Everything an index holds, in memory: its segments and the live view over them."""
 
     manifest: dict[str, Any]
-    articles: dict[str, Article]
-    chunks: list[Chunk]
-    vectors: np.ndarray
+    segments: list[Segment] = field(default_factory=list)
     path: Path | None = None
-    bm25_dir: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def articles(self) -> dict[str, Article]:
+        return {a.id: a for s in self.segments for a in s.articles if a.id not in s.dropped}
+
+    @cached_property
+    def chunks(self) -> list[Chunk]:
+        return [c for s in self.segments for c, r in zip(s.chunks, s.remap) if r >= 0]
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """The live chunks' vectors, row for row with :attr:`chunks`."""
+        if len(self.segments) == 1 and (self.segments[0].remap >= 0).all():
+            return self.segments[0].vectors
+        dim = self.manifest.get("dim", 0)
+        parts = [s.vectors[s.remap >= 0] for s in self.segments]
+        return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
 
 
 def sha256_file(path: Path) -> str:
@@ -65,16 +123,28 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def chunk_hashes(texts: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash per text: the same text always hashes the same, in any run."""
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little") for t in texts],
+        dtype=np.uint64,
+    )
+
+
 def _fsync_tree(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             with open(os.path.join(dirpath, name), "rb") as f:
                 os.fsync(f.fileno())
-        fd = os.open(dirpath, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -87,72 +157,101 @@ def current_generation(index_dir: Path) -> Path | None:
     return gen if name and gen.is_dir() else None
 
 
-def write_generation(
-    index_dir: Path,
-    manifest: dict[str, Any],
-    articles: list[Article],
-    chunks: list[Chunk],
-    vectors: np.ndarray,
-    write_search,
-) -> Path:
-    """Write a complete new generation and make it live; returns its folder.
+def _next_number(index_dir: Path) -> int:
+    """One more than any generation or segment number used so far, even a dead writer's."""
+    numbers = [int(m.group(2)) for p in index_dir.iterdir() if (m := _NUMBERED.match(p.name))]
+    pointer = current_generation(index_dir)
+    if pointer is not None:
+        numbers.append(int(pointer.name.split("-")[1]))
+    return max(numbers, default=0) + 1
 
-    ``write_search(folder)`` saves the search structures (``bm25/``, and the HNSW
-    graph of a large index) into the new generation's ``folder``.
-    """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    prev = current_generation(index_dir)
-    number = int(prev.name.split("-")[1]) + 1 if prev else 1
-    name = f"gen-{number:06d}"
+
+def _publish(index_dir: Path, prefix: str, fill: Callable[[Path], None]) -> Path:
+    """Create ``prefix-NNNNNN`` atomically: ``fill`` writes a temporary folder, which is
+    fsynced and renamed into place."""
+    name = f"{prefix}-{_next_number(index_dir):06d}"
     tmp = index_dir / f".{name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
-        for art in articles:
-            f.write(json.dumps(art.to_dict(), ensure_ascii=False) + "\n")
-    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end}) + "\n")
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-    write_search(tmp)
-    files = sorted(p for p in tmp.rglob("*") if p.is_file())
-    manifest = dict(manifest)
-    manifest["format_version"] = FORMAT_VERSION
-    manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest["counts"] = {"articles": len(articles), "chunks": len(chunks)}
-    manifest["checksums"] = {str(p.relative_to(tmp)): sha256_file(p) for p in files}
-    with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1, ensure_ascii=False)
+    fill(tmp)
     _fsync_tree(tmp)
     final = index_dir / name
-    if final.exists():  # left over from a crash between rename and pointer swap
-        shutil.rmtree(final)
     os.rename(tmp, final)
-    pointer_tmp = index_dir / f".{_CURRENT}.tmp-{os.getpid()}"
-    with open(pointer_tmp, "w", encoding="utf-8") as f:
-        f.write(name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(pointer_tmp, index_dir / _CURRENT)
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _remove_stale(index_dir, keep=name)
     return final
 
 
-def _remove_stale(index_dir: Path, keep: str) -> None:
-    """Drop old generations and temp folders of dead writers (we hold the lock)."""
+def write_segment(
+    index_dir: Path,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    postings: Postings,
+    write_extra: Callable[[Path], None] | None = None,
+) -> dict[str, Any]:
+    """Write a new segment; returns its entry for a generation manifest (name, size, checksums).
+
+    ``write_extra(folder)`` may add files, such as a large segment's HNSW graph.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    def fill(tmp: Path) -> None:
+        with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
+            for art in articles:
+                f.write(json.dumps(art.to_dict(), ensure_ascii=False) + "\n")
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end}) + "\n")
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        np.save(tmp / "hashes.npy", chunk_hashes([c.text for c in chunks]))
+        postings.save(tmp / "bm25")
+        if write_extra is not None:
+            write_extra(tmp)
+
+    final = _publish(index_dir, "seg", fill)
+    files = sorted(p for p in final.rglob("*") if p.is_file())
+    return {
+        "name": final.name,
+        "rows": len(chunks),
+        "dead": 0,
+        "dropped": [],
+        "checksums": {str(p.relative_to(final)): sha256_file(p) for p in files},
+    }
+
+
+def write_generation(index_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Make ``manifest`` (whose ``segments`` were written by `write_segment`) the live index."""
+    manifest = dict(manifest, format_version=FORMAT_VERSION, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    def fill(tmp: Path) -> None:
+        with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, separators=(",", ":"))
+
+    final = _publish(index_dir, "gen", fill)
+    pointer_tmp = index_dir / f".{_CURRENT}.tmp-{os.getpid()}"
+    with open(pointer_tmp, "w", encoding="utf-8") as f:
+        f.write(final.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer_tmp, index_dir / _CURRENT)
+    _fsync_dir(index_dir)
+    _remove_stale(index_dir, final.name, {s["name"] for s in manifest["segments"]})
+    return final
+
+
+def _remove_stale(index_dir: Path, live: str, segments: set[str]) -> None:
+    """Drop old generations, unreferenced segments and dead writers' temp folders (we hold the lock)."""
     for entry in index_dir.iterdir():
-        if entry.name == keep or not entry.is_dir():
+        if entry.name == live or entry.name in segments or not entry.is_dir():
             continue
-        if entry.name.startswith("gen-") or entry.name.startswith(".gen-"):
+        if _NUMBERED.match(entry.name):
             shutil.rmtree(entry, ignore_errors=True)
     for entry in index_dir.glob(f".{_CURRENT}.tmp-*"):
         entry.unlink(missing_ok=True)
+
+
+def _fix(index_dir: Path) -> str:
+    return f"rebuild it with: rag index --rebuild --index {index_dir}"
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -166,44 +265,68 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def read_generation(index_dir: Path, *, verify: bool = True) -> IndexData:
-    """Load the live generation, checking every file against its checksum."""
+def verified_manifest(index_dir: Path, *, verify: bool = True) -> tuple[Path, dict[str, Any]]:
+    """The live generation and its manifest, every segment file checked against its checksum."""
     index_dir = Path(index_dir)
     gen = current_generation(index_dir)
     if gen is None:
         raise IndexMissingError(f"no index in {index_dir}/; build one with: rag index corpus --index {index_dir}")
-    fix = f"rebuild it with: rag index --rebuild --index {index_dir}"
     try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}); {fix}") from exc
+        raise IndexCorruptError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}); {_fix(index_dir)}") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(f"index in {index_dir}/ has an unknown format; {fix}")
-    if verify:
-        for rel, digest in manifest.get("checksums", {}).items():
-            path = gen / rel
+        raise IndexCorruptError(f"index in {index_dir}/ has an older or unknown format; {_fix(index_dir)}")
+    for seg in manifest["segments"] if verify else []:
+        for rel, digest in seg["checksums"].items():
+            path = index_dir / seg["name"] / rel
             if not path.is_file():
-                raise IndexCorruptError(f"index file {path} is missing; {fix}")
+                raise IndexCorruptError(f"index file {path} is missing; {_fix(index_dir)}")
             if sha256_file(path) != digest:
-                raise IndexCorruptError(f"index file {path} is corrupted (checksum mismatch); {fix}")
+                raise IndexCorruptError(f"index file {path} is corrupted (checksum mismatch); {_fix(index_dir)}")
+    return gen, manifest
+
+
+def read_segment(index_dir: Path, entry: dict[str, Any], offset: int = 0) -> Segment:
+    """Load one segment; its live rows are numbered from ``offset``."""
+    folder = index_dir / entry["name"]
     try:
-        articles = {}
-        with open(gen / "articles.jsonl", encoding="utf-8") as f:
+        articles = []
+        texts = {}
+        with open(folder / "articles.jsonl", encoding="utf-8") as f:
             for line in f:
-                d = json.loads(line)
-                articles[d["id"]] = Article(**d)
+                art = Article(**json.loads(line))
+                articles.append(art)
+                texts[art.id] = art.text
         chunks = []
-        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+        with open(folder / "chunks.jsonl", encoding="utf-8") as f:
             for line in f:
                 d = json.loads(line)
-                text = articles[d["doc_id"]].text[d["start"] : d["end"]]
+                text = texts[d["doc_id"]][d["start"] : d["end"]]
                 chunks.append(Chunk(id=d["id"], doc_id=d["doc_id"], text=text, start=d["start"], end=d["end"]))
-        vectors = np.load(gen / "vectors.npy")
+        vectors = np.load(folder / "vectors.npy")
+        postings = Postings.load(folder / "bm25")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"index in {gen} is unreadable ({exc}); {fix}") from exc
-    if len(vectors) != len(chunks):
-        raise IndexCorruptError(f"index in {gen} has {len(vectors)} vectors for {len(chunks)} chunks; {fix}")
-    return IndexData(manifest, articles, chunks, vectors, path=gen, bm25_dir=gen / "bm25")
+        raise IndexCorruptError(f"index segment {folder} is unreadable ({exc}); {_fix(index_dir)}") from exc
+    if not len(vectors) == len(chunks) == postings.size:
+        raise IndexCorruptError(f"index segment {folder} has {len(vectors)} vectors for {len(chunks)} chunks; {_fix(index_dir)}")
+    dropped = frozenset(entry["dropped"])
+    live = np.array([c.doc_id not in dropped for c in chunks], dtype=bool)
+    remap = np.full(len(chunks), -1, dtype=np.int64)
+    remap[live] = offset + np.arange(int(live.sum()))
+    return Segment(entry["name"], folder, articles, chunks, vectors, postings, remap, dropped)
+
+
+def read_generation(index_dir: Path, *, verify: bool = True) -> IndexData:
+    """Load the live generation, checking every file against its checksum."""
+    index_dir = Path(index_dir)
+    gen, manifest = verified_manifest(index_dir, verify=verify)
+    segments: list[Segment] = []
+    offset = 0
+    for entry in manifest["segments"]:
+        segments.append(read_segment(index_dir, entry, offset))
+        offset += int((segments[-1].remap >= 0).sum())
+    return IndexData(manifest, segments, path=gen)
 
 
 @contextlib.contextmanager

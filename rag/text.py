@@ -125,7 +125,7 @@ _NUMBER_WORDS = {
 @lru_cache(maxsize=1)
 def _stemmer():
     try:
-        import Stemmer  # PyStemmer: the same stemmer bm25s uses, so terms agree
+        import Stemmer  # PyStemmer: the Snowball English stemmer, fast (C)
     except ImportError:  # pragma: no cover - PyStemmer is a declared dependency
         return None
     return Stemmer.Stemmer("english")

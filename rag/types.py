@@ -1,7 +1,7 @@
 """The dataclasses that cross module boundaries: articles, chunks, passages, answers.
 
 Every other module speaks in these types, so no raw library dict (FAISS results,
-bm25s arrays, llama-cpp completion chunks) ever leaves its adapter.
+llama-cpp completion chunks) ever leaves its adapter.
 """
 
 from __future__ import annotations

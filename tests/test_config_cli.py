@@ -13,6 +13,7 @@ from conftest import ARRESTED, CORPUS, GOLD, ROOT
 import rag.assistant
 import rag.embedder
 from rag.cli import cli
+from rag.store import read_manifest
 from rag.config import MODES, Settings
 from rag.errors import RagError
 
@@ -205,8 +206,8 @@ def test_ask_corrupt_index(runner, tmp_path, seed_index, shared_models):
 
     copy = tmp_path / "copy"
     shutil.copytree(seed_index, copy)
-    gen = (copy / "CURRENT").read_text().strip()
-    (copy / gen / "vectors.npy").write_bytes(b"not numpy")
+    segment = read_manifest(copy)["segments"][0]["name"]
+    (copy / segment / "vectors.npy").write_bytes(b"not numpy")
     result = runner.invoke(cli, ["ask", ARRESTED, "--index", str(copy), "--mode", "extractive"])
     assert "rag index --rebuild" in _one_line_error(result)
 

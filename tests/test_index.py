@@ -15,8 +15,8 @@ import pytest
 from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.index import Index
 from rag.indexer import update_index
-from rag.retrieval.lexical import BM25Index
-from rag.store import current_generation, read_generation, writer_lock
+from rag.retrieval.lexical import BM25Index, Postings
+from rag.store import current_generation, read_generation, read_manifest, writer_lock
 
 FLOODS = """Floods hit the valley
 
@@ -87,6 +87,11 @@ def _ids_by_path(data) -> dict[str, list[str]]:
 
 def _chunks_of(data, doc_id: str):
     return [c for c in data.chunks if c.doc_id == doc_id]
+
+
+def _segment(index_dir: Path) -> Path:
+    """The folder of the live index's newest segment."""
+    return index_dir / read_manifest(index_dir)["segments"][-1]["name"]
 
 
 def _gen_dirs(index_dir: Path) -> list[str]:
@@ -299,7 +304,7 @@ def test_crash_while_writing_leaves_the_previous_index_answering(built, embedder
         (folder / "partial").write_text("half a file")
         _crash()
 
-    monkeypatch.setattr(BM25Index, "save", half_written_bm25)
+    monkeypatch.setattr(Postings, "save", half_written_bm25)
     with pytest.raises(OSError, match="simulated"):
         update_index([corpus], index_dir, embedder)
     monkeypatch.undo()
@@ -314,8 +319,11 @@ def test_crash_while_writing_leaves_the_previous_index_answering(built, embedder
     report = update_index([corpus], index_dir, embedder)
     assert len(report.added) == 1
     assert current_generation(index_dir) != gen
-    assert not [p for p in index_dir.iterdir() if p.name.startswith(".gen-")]
+    assert not [p for p in index_dir.iterdir() if p.name.startswith((".gen-", ".seg-"))]
     assert len([p for p in index_dir.iterdir() if p.name.startswith("gen-")]) == 1
+    assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("seg-")) == sorted(
+        s["name"] for s in read_manifest(index_dir)["segments"]
+    )
 
 
 def test_crash_before_the_pointer_swap_leaves_the_previous_index(built, embedder, monkeypatch):
@@ -336,7 +344,7 @@ def test_corrupted_vectors_are_detected(built, embedder):
     import rag
 
     _, index_dir, _ = built
-    vectors = current_generation(index_dir) / "vectors.npy"
+    vectors = _segment(index_dir) / "vectors.npy"
     raw = bytearray(vectors.read_bytes())
     raw[-7] ^= 0xFF
     vectors.write_bytes(bytes(raw))
@@ -349,7 +357,7 @@ def test_corrupted_vectors_are_detected(built, embedder):
 
 def test_truncated_vectors_are_detected(built):
     _, index_dir, _ = built
-    vectors = current_generation(index_dir) / "vectors.npy"
+    vectors = _segment(index_dir) / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[:100])
     with pytest.raises(IndexCorruptError, match=r"rag index --rebuild"):
         read_generation(index_dir)
@@ -357,7 +365,7 @@ def test_truncated_vectors_are_detected(built):
 
 def test_update_rebuilds_a_corrupted_index(built, embedder):
     corpus, index_dir, _ = built
-    (current_generation(index_dir) / "chunks.jsonl").write_text("garbage\n")
+    (_segment(index_dir) / "chunks.jsonl").write_text("garbage\n")
     report = update_index([corpus], index_dir, embedder)
     assert any("unusable" in n for n in report.notes), report.notes
     data = read_generation(index_dir)
@@ -500,7 +508,8 @@ def test_an_update_reuses_saved_terms_and_scores_like_a_fresh_build(built, embed
     data = read_generation(index_dir)
     changed = {c.text for c in data.chunks if "floods" in Path(data.articles[c.doc_id].path).name}
     assert set(tokenized) == changed  # only the changed article's chunks were tokenised again
-    updated = BM25Index.load(data.bm25_dir)
+    assert len(data.segments) == 2  # the old segment, with floods.txt's rows deleted, and the new one
+    updated = Index(data, embedder).retriever.lexical
     fresh = BM25Index.build([c.text for c in data.chunks])
     for query in ("river burst its banks on Friday", "budget deficit", "tram line votes", "volcano ash harbour"):
         got, want = updated.search(query, 5), fresh.search(query, 5)
@@ -518,11 +527,83 @@ def test_a_large_index_searches_a_saved_hnsw_graph(built, embedder, monkeypatch)
     assert isinstance(Index.load(index_dir, embedder).retriever.dense, FaissIndex)
     monkeypatch.setattr(dense, "APPROXIMATE_FROM", 3)
     (corpus / "election.txt").write_text(ELECTION, encoding="utf-8")
-    update_index([corpus], index_dir, embedder)
-    gen = current_generation(index_dir)
-    assert (gen / dense.HNSW_FILE).is_file()
+    update_index([corpus], index_dir, embedder, rebuild=True)
+    segment = _segment(index_dir)
+    assert (segment / dense.HNSW_FILE).is_file()
     index = Index.load(index_dir, embedder)  # the saved graph, covered by the manifest's checksums
     assert isinstance(index.retriever.dense, HnswIndex)
-    assert dense.HNSW_FILE in json.loads((gen / "manifest.json").read_text())["checksums"]
+    assert dense.HNSW_FILE in read_manifest(index_dir)["segments"][-1]["checksums"]
     top = index.search("Who won a second term as mayor?", 1, method="dense")[0]
     assert "second term" in top.chunk.text
+
+
+QUERIES = ("river burst its banks", "budget deficit cut", "tram line votes", "volcano ash harbour", "mayor second term")
+
+
+def _same_results(index_dir: Path, fresh_dir: Path, embedder) -> None:
+    """The updated index answers every query, by every method, exactly like a fresh build."""
+    updated, fresh = Index.load(index_dir, embedder), Index.load(fresh_dir, embedder)
+    assert sorted(c.id for c in updated.chunks) == sorted(c.id for c in fresh.chunks)
+    for query in QUERIES:
+        for method in ("dense", "lexical", "hybrid"):
+            got, want = updated.search(query, 5, method=method), fresh.search(query, 5, method=method)
+            assert [p.chunk.id for p in got] == [p.chunk.id for p in want], (query, method)
+            assert [p.score for p in got] == pytest.approx([p.score for p in want], abs=1e-5), (query, method)
+
+
+def test_an_update_writes_only_the_changed_article(built, embedder, tmp_path):
+    corpus, index_dir, _ = built
+    base = _segment(index_dir)
+    before = {p: p.stat().st_mtime_ns for p in base.rglob("*")}
+    rec = json.loads((corpus / "wire.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    lines = (corpus / "wire.jsonl").read_text(encoding="utf-8").splitlines()
+    rec["text"] += "\n\nThe first trams will run in 2026, the transport office said."
+    (corpus / "wire.jsonl").write_text("\n".join([json.dumps(rec), *lines[1:]]) + "\n", encoding="utf-8")
+
+    report = update_index([corpus], index_dir, embedder)
+    assert report.updated == ["wire-1"] and report.embedded == 1
+    manifest = read_manifest(index_dir)
+    old, new = manifest["segments"]
+    assert old["name"] == base.name and old["dropped"] == ["wire-1"] and old["dead"] == 1
+    assert {p: p.stat().st_mtime_ns for p in base.rglob("*")} == before, "the old segment is never rewritten"
+    data = read_generation(index_dir)
+    assert [a.id for a in data.segments[1].articles] == ["wire-1"]
+    assert "2026" in data.articles["wire-1"].text
+    assert all("2026" in c.text or c.doc_id != "wire-1" for c in data.chunks if c.doc_id == "wire-1")
+    hits = Index(data, embedder).search("When will the first trams run?", 1)
+    assert hits[0].chunk.doc_id == "wire-1" and "2026" in hits[0].chunk.text
+
+    update_index([corpus], tmp_path / "fresh", embedder)
+    _same_results(index_dir, tmp_path / "fresh", embedder)
+
+
+def test_segments_are_merged_back_when_they_pile_up(built, embedder, tmp_path, monkeypatch):
+    import rag.indexer
+
+    corpus, index_dir, _ = built
+    monkeypatch.setattr(rag.indexer, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(rag.indexer, "MAX_DEAD", 0.9)
+    articles = [ELECTION, VOLCANO.replace("Tuesday", "Friday"), _long_article("The pier reopens in May.")]
+    counts = []
+    for i, text in enumerate(articles * 2):
+        (corpus / f"extra-{i}.txt").write_text(text.replace("\n\n", f"\n\nUpdate {i}.\n\n", 1), encoding="utf-8")
+        if i % 2:
+            (corpus / f"extra-{i - 1}.txt").unlink()
+        update_index([corpus], index_dir, embedder)
+        counts.append(len(read_manifest(index_dir)["segments"]))
+    assert max(counts) == 3 and counts[-1] <= 3, counts
+    update_index([corpus], tmp_path / "fresh", embedder)
+    _same_results(index_dir, tmp_path / "fresh", embedder)
+
+    # Once most rows are deleted, everything is rewritten into one segment.
+    monkeypatch.setattr(rag.indexer, "MAX_DEAD", 0.1)
+    (corpus / "budget.txt").unlink()
+    (corpus / "floods.txt").unlink()
+    report = update_index([corpus], index_dir, embedder)
+    assert report.embedded == 0
+    manifest = read_manifest(index_dir)
+    assert len(manifest["segments"]) == 1 and manifest["segments"][0]["dead"] == 0
+    assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("seg-")) == [manifest["segments"][0]["name"]]
+    fresh = tmp_path / "fresh2"
+    update_index([corpus], fresh, embedder)
+    _same_results(index_dir, fresh, embedder)

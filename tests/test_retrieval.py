@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import ARRESTED
 
 from rag.index import Index
-from rag.retrieval import BM25Index, FaissIndex, HybridRetriever, reciprocal_rank_fusion
+from rag.retrieval import BM25Index, FaissIndex, HnswIndex, HybridRetriever, Postings, SegmentedIndex, reciprocal_rank_fusion
 from rag.retrieval.lexical import tokenize
 from rag.types import Chunk
 
@@ -62,18 +64,45 @@ def test_bm25_edge_cases(tmp_path):
     assert bm25.search("the of and", 3) == []  # only stopwords
     assert bm25.search("zebra", 3) == []  # unknown word
     assert len(bm25.search("been", 10)) <= len(TEXTS)
-    empty = BM25Index.build([])
-    assert empty.search("2000", 3) == []
+    assert BM25Index.build([]).search("2000", 3) == []
+    empty = Postings.build([])
     empty.save(tmp_path / "empty")
-    assert BM25Index.load(tmp_path / "empty").search("2000", 3) == []
+    assert BM25Index([(Postings.load(tmp_path / "empty"), np.arange(0))], 0).search("2000", 3) == []
 
 
-def test_bm25_save_and_load_round_trip(tmp_path):
-    bm25 = BM25Index.build(TEXTS)
-    bm25.save(tmp_path / "bm25")
-    loaded = BM25Index.load(tmp_path / "bm25")
-    assert loaded.size == len(TEXTS)
-    assert loaded.search("flights halted", 2) == bm25.search("flights halted", 2)
+def test_bm25_scores_by_hand():
+    """Lucene BM25 (k1 1.5, b 0.75), worked out for a two-term query over three documents."""
+    bm25 = BM25Index.build(["flood flood river", "river bank", "bank loan rate rise"])
+    # lengths 3, 2, 4: avgdl 3. "flood": df 1; "river": df 2. N = 3.
+    idf = {1: math.log(1 + (3 - 1 + 0.5) / 1.5), 2: math.log(1 + (3 - 2 + 0.5) / 2.5)}
+
+    def part(tf, df, length):
+        return idf[df] * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * length / 3))
+
+    hits = dict(bm25.search("flood river", 3))
+    assert hits[0] == pytest.approx(part(2, 1, 3) + part(1, 2, 3))
+    assert hits[1] == pytest.approx(part(1, 2, 2))
+    assert 2 not in hits
+
+
+def test_bm25_over_segments_with_deleted_rows_scores_like_one_index(tmp_path):
+    """Rows spread over two saved postings, some deleted, score exactly like one index of the live rows."""
+    texts = TEXTS + ["Arrested protesters were released on bail.", "Bread and flour prices rose again."]
+    first, second = Postings.build(texts[:4]), Postings.build(texts[4:])
+    first.save(tmp_path / "a")
+    # Row 1 of the first part is deleted; the live rows are 0, 2, 3 then the second part's 0, 1.
+    parts = [(Postings.load(tmp_path / "a"), np.array([0, -1, 1, 2])), (second, np.array([3, 4]))]
+    segmented = BM25Index(parts, 5)
+    whole = BM25Index.build([t for i, t in enumerate(texts) if i != 1])
+    for query in ("arrested", "bread prices rose", "banks shut", "flights halted 2,000"):
+        got, want = segmented.search(query, 5), whole.search(query, 5)
+        assert [i for i, _ in got] == [i for i, _ in want], query
+        assert [s for _, s in got] == pytest.approx([s for _, s in want]), query
+    assert segmented.search("banks shut nation", 5) == []  # only the deleted row had these words
+    merged = BM25Index([(Postings.combine(parts, 5), np.arange(5))], 5)
+    got, want = merged.search("bread prices rose", 5), whole.search("bread prices rose", 5)
+    assert [i for i, _ in got] == [i for i, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want])
 
 
 def test_faiss_exact_inner_product():
@@ -85,6 +114,27 @@ def test_faiss_exact_inner_product():
     assert hits[0][1] == pytest.approx(0.9)
     assert len(index.search(query, 99)) == 4
     assert FaissIndex(np.zeros((0, 4), dtype=np.float32)).search(query, 3) == []
+
+
+@pytest.mark.parametrize("kind", [FaissIndex, HnswIndex.build])
+def test_segmented_dense_search_skips_deleted_rows(kind):
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((60, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = vectors[5] + 0.01
+    first, second = kind(vectors[:40]), FaissIndex(vectors[40:])
+    # The query's nearest rows (5 itself among them) are deleted from the first segment.
+    nearest = [i for i, _ in first.search(query, 10)][:6]
+    remap = np.full(40, -1)
+    live = [i for i in range(40) if i not in nearest]
+    remap[live] = np.arange(len(live))
+    segmented = SegmentedIndex([(first, remap), (second, np.arange(len(live), len(live) + 20))])
+    keep = np.array(live + list(range(40, 60)))
+    want = FaissIndex(vectors[keep]).search(query, 10)
+    got = segmented.search(query, 10)
+    assert [i for i, _ in got] == [i for i, _ in want]  # ten live rows, though six nearer ones were deleted
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+    assert len(segmented.search(query, 99)) == 54
 
 
 def test_hybrid_retriever_on_toy_data():

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from .dense import APPROXIMATE_FROM, DenseIndex, FaissIndex, HnswIndex, dense_index
+from .dense import APPROXIMATE_FROM, DenseIndex, FaissIndex, HnswIndex, SegmentedIndex, dense_index
 from .fusion import reciprocal_rank_fusion, zscore_fusion
-from .lexical import BM25Index, LexicalIndex
+from .lexical import BM25Index, LexicalIndex, Postings
 from .retriever import HybridRetriever
 
 __all__ = [
     "DenseIndex",
     "FaissIndex",
     "HnswIndex",
+    "SegmentedIndex",
     "APPROXIMATE_FROM",
     "dense_index",
     "LexicalIndex",
     "BM25Index",
+    "Postings",
     "reciprocal_rank_fusion",
     "zscore_fusion",
     "HybridRetriever",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["DenseIndex", "FaissIndex", "HnswIndex", "APPROXIMATE_FROM", "dense_index", "wants_graph"]
+__all__ = ["DenseIndex", "FaissIndex", "HnswIndex", "SegmentedIndex", "APPROXIMATE_FROM", "dense_index", "wants_graph"]
 
 # Exact search grows linearly, ~15 ms p95 per 100k rows on two cores (measured by
 # `rag bench`: 31.6 ms at 200k), so from here an HNSW graph takes over (~1 ms at 200k,
@@ -27,7 +28,38 @@ class DenseIndex(Protocol):
     def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]: ...
 
 
-class FaissIndex:
+class _Faiss:
+    """Search of a wrapped FAISS index, optionally leaving some rows out."""
+
+    _index: object
+    size: int
+
+    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+        return _search(self._index, self.size, query, n)
+
+    def without(self, rows: np.ndarray) -> DenseIndex:
+        """The same index searched as if ``rows`` were not there (they are filtered inside FAISS,
+        so they never crowd out the rows that are)."""
+        return _Without(self._index, self.size, rows)
+
+
+class _Without:
+    def __init__(self, index, size: int, rows: np.ndarray) -> None:
+        import faiss
+
+        self._index = index
+        self.size = size - len(rows)
+        # Held on self: FAISS keeps raw pointers to the selectors.
+        self._batch = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        self._not = faiss.IDSelectorNot(self._batch)
+        # Plain SearchParameters keep an HNSW graph's own efSearch.
+        self._params = faiss.SearchParameters(sel=self._not)
+
+    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+        return _search(self._index, self.size, query, n, self._params)
+
+
+class FaissIndex(_Faiss):
     """Exact ``IndexFlatIP`` search.
 
     Exact search costs O(chunks) per query (~15 ms p95 per 100k 384-d rows on
@@ -48,11 +80,9 @@ class FaissIndex:
         if self.size:
             self._index.add(vectors)
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return _search(self._index, self.size, query, n)
 
 
-class HnswIndex:
+class HnswIndex(_Faiss):
     """Approximate inner-product search with a FAISS HNSW graph (M=32).
 
     ``ef_search`` trades speed for recall: at a million embedding-like rows 128
@@ -88,11 +118,9 @@ class HnswIndex:
         index.hnsw.efSearch = ef_search
         return cls(index, index.ntotal)
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return _search(self._index, self.size, query, n)
 
 
-def dense_index(vectors: np.ndarray, folder: Path | None = None) -> DenseIndex:
+def dense_index(vectors: np.ndarray, folder: Path | None = None) -> FaissIndex | HnswIndex:
     """Exact search for small indexes; from `APPROXIMATE_FROM` rows, the HNSW graph saved in
     ``folder`` (built here when the index was written without one)."""
     if not wants_graph(len(vectors)):
@@ -105,11 +133,30 @@ def dense_index(vectors: np.ndarray, folder: Path | None = None) -> DenseIndex:
     return HnswIndex.build(vectors)
 
 
-def _search(index, size: int, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+class SegmentedIndex:
+    """Dense search over several segments, each with its own index and deleted rows.
+
+    ``parts`` pairs each segment's index with ``remap``: its row r is row
+    ``remap[r]`` of the whole index, or deleted where that is -1.
+    """
+
+    def __init__(self, parts: Sequence[tuple[_Faiss, np.ndarray]]) -> None:
+        self._parts = []
+        for index, remap in parts:
+            dead = np.flatnonzero(remap < 0)
+            self._parts.append((index.without(dead) if len(dead) else index, remap))
+
+    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+        hits = [(int(remap[i]), s) for index, remap in self._parts for i, s in index.search(query, n)]
+        hits.sort(key=lambda h: -h[1])
+        return hits[:n]
+
+
+def _search(index, size: int, query: np.ndarray, n: int, params=None) -> list[tuple[int, float]]:
     """The top ``n`` (row, score) of a FAISS index for one query vector."""
     n = min(n, size)
     if n <= 0:
         return []
     q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-    scores, ids = index.search(q, n)
+    scores, ids = index.search(q, n, params=params)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]

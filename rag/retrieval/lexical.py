@@ -1,14 +1,23 @@
-"""BM25 over chunk texts with bm25s, tokenised by `rag.text.terms`.
+"""BM25 over chunk texts, scored at query time from postings, tokenised by `rag.text.terms`.
 
 Using our own tokeniser (stemmed, accents folded, "2,000" kept as "2000")
-matters for news: bm25s's default pattern drops one-character tokens and splits
+matters for news: common BM25 tokenisers drop one-character tokens and split
 numbers on commas, so "2,000 arrested" would lose its number.
+
+Postings keep raw term counts and scores are computed per query (Lucene's
+BM25: idf ``ln(1 + (N - df + .5) / (df + .5))``, k1 1.5, b 0.75) rather than
+precomputed per document. That is what makes updates cheap: an index made of
+several segments, some with deleted rows, scores exactly like one index over
+the live rows, because N, df and the average length are summed over the live
+rows of every segment when the query runs. A precomputing library (bm25s) has
+to rebuild everything when one article changes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +25,10 @@ import numpy as np
 
 from ..text import STOPWORDS, terms
 
-__all__ = ["LexicalIndex", "BM25Index", "tokenize"]
+__all__ = ["LexicalIndex", "BM25Index", "Postings", "tokenize"]
+
+K1 = 1.5
+B = 0.75
 
 
 class LexicalIndex(Protocol):
@@ -41,79 +53,123 @@ def _stemmed_stopwords() -> set[str]:
     return _STOP_CACHE
 
 
-class BM25Index:
-    """A bm25s index; build with :meth:`build`, persist with :meth:`save`/:meth:`load`.
+_FILES = ("indptr", "rows", "tfs", "lengths")
 
-    Alongside bm25s's files it saves every chunk's term ids (``terms.json``,
-    ``term_ids.npy``, ``term_offsets.npy``), so an update can reuse the terms of
-    unchanged chunks: tokenising is most of the cost of rebuilding BM25
-    (34 of 38 s for 96k chunks), and bm25s cannot add documents in place.
-    """
 
-    def __init__(self, model, size: int, vocab: list[str] | None = None, ids: list[np.ndarray] | None = None) -> None:
-        self._model = model
-        self.size = size
-        self.vocab = vocab or []
-        self.ids = ids or []
+@dataclass
+class Postings:
+    """One segment's inverted file: for term ``t`` (a position in ``vocab``), the rows
+    ``rows[indptr[t]:indptr[t + 1]]`` hold it ``tfs[...]`` times; ``lengths[r]`` is row r's term count."""
+
+    vocab: list[str]
+    indptr: np.ndarray
+    rows: np.ndarray
+    tfs: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.lengths)
 
     @classmethod
-    def build(
-        cls, texts: Sequence[str], *, reuse: Sequence[np.ndarray | None] | None = None, vocab: Sequence[str] = ()
-    ) -> BM25Index:
-        """Index ``texts``; ``reuse[i]``, when given, is text i's term ids in ``vocab`` (see :meth:`load_terms`)."""
-        import bm25s
-        from bm25s.tokenization import Tokenized
+    def build(cls, texts: Sequence[str]) -> Postings:
+        """Tokenise ``texts`` (one row each) and invert them."""
+        lookup: dict[str, int] = {}
+        ids = [np.fromiter((lookup.setdefault(t, len(lookup)) for t in tokenize(x)), dtype=np.int64) for x in texts]
+        lengths = np.array([len(a) for a in ids], dtype=np.int32)
+        flat = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        rows = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        return cls._from_pairs(list(lookup), flat, rows, None, lengths)
 
-        lookup = {t: i for i, t in enumerate(vocab)}
-        ids: list[np.ndarray] = []
-        for i, text in enumerate(texts):
-            cached = reuse[i] if reuse is not None else None
-            if cached is None:
-                toks = tokenize(text) or [""]  # bm25s needs a token per document
-                cached = np.fromiter((lookup.setdefault(t, len(lookup)) for t in toks), dtype=np.int32, count=len(toks))
-            ids.append(cached)
-        model = bm25s.BM25()
-        if texts:
-            model.index(Tokenized(ids=[a.tolist() for a in ids], vocab=lookup), show_progress=False)
-        return cls(model, len(texts), list(lookup), ids)
+    @classmethod
+    def combine(cls, parts: Sequence[tuple[Postings, np.ndarray]], size: int) -> Postings:
+        """One postings over ``size`` rows from ``parts``: each part's row r becomes row
+        ``remap[r]``, or is dropped where that is -1. Nothing is tokenised again."""
+        vocab: dict[str, int] = {}
+        term_parts, row_parts, tf_parts = [], [], []
+        lengths = np.zeros(size, dtype=np.int32)
+        for postings, remap in parts:
+            to_new = np.array([vocab.setdefault(t, len(vocab)) for t in postings.vocab], dtype=np.int64)
+            term = np.repeat(to_new, np.diff(postings.indptr))
+            rows = remap[postings.rows]
+            keep = rows >= 0
+            term_parts.append(term[keep])
+            row_parts.append(rows[keep])
+            tf_parts.append(postings.tfs[keep])
+            live = remap >= 0
+            lengths[remap[live]] = postings.lengths[live]
+        cat = lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt)  # noqa: E731
+        return cls._from_pairs(list(vocab), cat(term_parts, np.int64), cat(row_parts, np.int64), cat(tf_parts, np.float32), lengths)
+
+    @classmethod
+    def _from_pairs(cls, vocab, term, rows, tfs, lengths) -> Postings:
+        """Sort (term, row[, tf]) entries by term then row; without ``tfs``, repeated pairs are counted."""
+        n = max(len(lengths), 1)
+        key = term * n + rows
+        if tfs is None:
+            key, counts = np.unique(key, return_counts=True)
+            tfs = counts.astype(np.float32)
+        else:
+            order = np.argsort(key, kind="stable")
+            key, tfs = key[order], tfs[order]
+        indptr = np.searchsorted(key // n, np.arange(len(vocab) + 1)).astype(np.int64)
+        return cls(vocab, indptr, (key % n).astype(np.int32), tfs.astype(np.float32), lengths.astype(np.int32))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        if self.size:
-            self._model.save(str(folder), show_progress=False)
-        (folder / "size").write_text(str(self.size))
         (folder / "terms.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
-        lengths = np.array([len(a) for a in self.ids], dtype=np.int64)
-        np.save(folder / "term_offsets.npy", np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
-        np.save(folder / "term_ids.npy", np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32))
-
-    @staticmethod
-    def load_terms(folder: Path) -> tuple[list[str], list[np.ndarray]] | None:
-        """(vocabulary, per-chunk term ids) saved with an index; None for an index saved without them."""
-        try:
-            vocab = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-            offsets = np.load(folder / "term_offsets.npy")
-            flat = np.load(folder / "term_ids.npy")
-        except (OSError, ValueError):
-            return None
-        return vocab, [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        for name in _FILES:
+            np.save(folder / f"{name}.npy", getattr(self, name))
 
     @classmethod
-    def load(cls, folder: Path) -> BM25Index:
-        import bm25s
+    def load(cls, folder: Path) -> Postings:
+        vocab = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        return cls(vocab, *(np.load(folder / f"{name}.npy") for name in _FILES))
 
-        size = int((folder / "size").read_text())
-        if not size:
-            return cls(bm25s.BM25(), 0)
-        model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0)
-        return cls(model, size)
+
+class BM25Index:
+    """BM25 over the live rows of one or more `Postings`.
+
+    ``parts`` pairs each postings with ``remap``: its row r is row ``remap[r]``
+    of this index, or deleted where that is -1. Rows are numbered 0..size-1.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]], size: int) -> None:
+        self.size = size
+        self._parts = [(p, {t: i for i, t in enumerate(p.vocab)}, remap) for p, remap in parts]
+        self._lengths = np.zeros(size, dtype=np.float32)
+        for p, remap in parts:
+            live = remap >= 0
+            self._lengths[remap[live]] = p.lengths[live]
+        self._avgdl = float(self._lengths.mean()) if size and self._lengths.any() else 1.0
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> BM25Index:
+        """An index over ``texts``, row i being text i."""
+        return cls([(Postings.build(texts), np.arange(len(texts)))], len(texts))
 
     def search(self, query: str, n: int) -> list[tuple[int, float]]:
-        q = [t for t in tokenize(query) if t in self._model.vocab_dict] if self.size else []
-        if not q:
+        scores = np.zeros(self.size, dtype=np.float32)
+        for term in tokenize(query):
+            hits = []
+            for postings, lookup, remap in self._parts:
+                t = lookup.get(term)
+                if t is None:
+                    continue
+                a, b = postings.indptr[t], postings.indptr[t + 1]
+                rows = remap[postings.rows[a:b]]
+                live = rows >= 0
+                hits.append((rows[live], postings.tfs[a:b][live]))
+            df = sum(len(r) for r, _ in hits)
+            if not df:
+                continue
+            idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
+            for rows, tf in hits:
+                norm = K1 * (1 - B + B * self._lengths[rows] / self._avgdl)
+                scores[rows] += idf * tf / (tf + norm)  # a row appears once per term, so no add.at
+        n = min(n, int(np.count_nonzero(scores)))
+        if n <= 0:
             return []
-        scores = self._model.get_scores(q)
-        n = min(n, self.size)
         top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        top = top[np.lexsort((top, -scores[top]))]  # ties by row, so results are deterministic
+        return [(int(i), float(scores[i])) for i in top]
