@@ -86,6 +86,7 @@ def assistant_settings(assistant) -> dict:
         "temperature": s.temperature,
         "threads": s.threads or available_cores(),
         "embedder": manifest.get("embedder", stats.get("embedder")),
+        "embed_precision": getattr(assistant.index.embedder, "precision", None),
         "chunking": manifest.get("chunking"),
         "index": str(assistant.index_dir),
         "articles": stats["articles"],

@@ -318,15 +318,27 @@ def read_segment(index_dir: Path, entry: dict[str, Any], offset: int = 0) -> Seg
 
 
 def read_generation(index_dir: Path, *, verify: bool = True) -> IndexData:
-    """Load the live generation, checking every file against its checksum."""
+    """Load the live generation, checking every file against its checksum.
+
+    A writer that finishes while we read may delete segments the old generation
+    used; that shows as a missing file while CURRENT has moved on, and the read
+    starts again with the new generation.
+    """
     index_dir = Path(index_dir)
-    gen, manifest = verified_manifest(index_dir, verify=verify)
-    segments: list[Segment] = []
-    offset = 0
-    for entry in manifest["segments"]:
-        segments.append(read_segment(index_dir, entry, offset))
-        offset += int((segments[-1].remap >= 0).sum())
-    return IndexData(manifest, segments, path=gen)
+    for attempt in range(3):
+        before = current_generation(index_dir)
+        try:
+            gen, manifest = verified_manifest(index_dir, verify=verify)
+            segments: list[Segment] = []
+            offset = 0
+            for entry in manifest["segments"]:
+                segments.append(read_segment(index_dir, entry, offset))
+                offset += int((segments[-1].remap >= 0).sum())
+            return IndexData(manifest, segments, path=gen)
+        except IndexCorruptError:
+            if attempt == 2 or current_generation(index_dir) == before:
+                raise
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -57,9 +57,19 @@ class FakeLLM:
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The shipped embedder as users get it (bf16 on CPUs with AMX, else fp32)."""
     from rag.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fp32_embedder(embedder):
+    """The shipped model in fp32, for tests that compare vectors from different batches
+    (bf16 results move by ~1e-3 with the batch a text lands in; fp32's by ~1e-7)."""
+    from rag.embedder import SentenceTransformerEmbedder
+
+    return embedder if embedder.precision == "fp32" else SentenceTransformerEmbedder(precision="fp32")
 
 
 @pytest.fixture(scope="session")

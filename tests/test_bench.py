@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import CORPUS
 
-from rag.bench import Figure, approximate_index, ingest_throughput, reindex_one, retrieval_latency
+from rag.bench import Figure, approximate_index, embedder_speedup, ingest_throughput, reindex_one, retrieval_latency
 from rag.loaders import load_path
 
 KEYS = {"name", "value", "unit", "baseline", "ratio", "goal", "met"}
@@ -37,3 +37,10 @@ def test_retrieval_figures_on_small_synthetic_sets(embedder):
     assert approx.baseline > 0 and "recall@10" in approx.note
     recall = float(approx.note.split("recall@10 ")[1].split()[0])
     assert recall >= 0.9  # an HNSW graph over 3k rows is near exact
+
+
+def test_embedder_speedup_compares_bf16_with_fp32_on_the_same_chunks(embedder):
+    figure = embedder_speedup(embedder, load_path(CORPUS).articles)
+    assert figure.value > 0 and figure.baseline > 0 and figure.ratio == pytest.approx(figure.value / figure.baseline)
+    cosine = float(figure.note.split("lowest cosine to the fp32 vector ")[1].split(";")[0])
+    assert cosine >= 0.999

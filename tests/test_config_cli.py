@@ -13,9 +13,9 @@ from conftest import ARRESTED, CORPUS, GOLD, ROOT
 import rag.assistant
 import rag.embedder
 from rag.cli import cli
-from rag.store import read_manifest
 from rag.config import MODES, Settings
 from rag.errors import RagError
+from rag.store import read_manifest
 
 # -- Settings ---------------------------------------------------------------------------------
 

@@ -551,8 +551,11 @@ def _same_results(index_dir: Path, fresh_dir: Path, embedder) -> None:
             assert [p.score for p in got] == pytest.approx([p.score for p in want], abs=1e-5), (query, method)
 
 
-def test_an_update_writes_only_the_changed_article(built, embedder, tmp_path):
-    corpus, index_dir, _ = built
+def test_an_update_writes_only_the_changed_article(tmp_path, fp32_embedder):
+    embedder = fp32_embedder
+    corpus = _corpus(tmp_path)
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir, embedder)
     base = _segment(index_dir)
     before = {p: p.stat().st_mtime_ns for p in base.rglob("*")}
     rec = json.loads((corpus / "wire.jsonl").read_text(encoding="utf-8").splitlines()[0])
@@ -577,10 +580,13 @@ def test_an_update_writes_only_the_changed_article(built, embedder, tmp_path):
     _same_results(index_dir, tmp_path / "fresh", embedder)
 
 
-def test_segments_are_merged_back_when_they_pile_up(built, embedder, tmp_path, monkeypatch):
+def test_segments_are_merged_back_when_they_pile_up(tmp_path, fp32_embedder, monkeypatch):
     import rag.indexer
 
-    corpus, index_dir, _ = built
+    embedder = fp32_embedder
+    corpus = _corpus(tmp_path)
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir, embedder)
     monkeypatch.setattr(rag.indexer, "MAX_SEGMENTS", 3)
     monkeypatch.setattr(rag.indexer, "MAX_DEAD", 0.9)
     articles = [ELECTION, VOLCANO.replace("Tuesday", "Friday"), _long_article("The pier reopens in May.")]
@@ -607,3 +613,25 @@ def test_segments_are_merged_back_when_they_pile_up(built, embedder, tmp_path, m
     fresh = tmp_path / "fresh2"
     update_index([corpus], fresh, embedder)
     _same_results(index_dir, fresh, embedder)
+
+
+def test_a_reader_racing_a_writer_loads_the_new_generation(built, embedder, monkeypatch):
+    """A writer that swaps generations and deletes old segments mid-read sends the reader round again."""
+    import rag.indexer
+    import rag.store
+
+    corpus, index_dir, _ = built
+    (corpus / "floods.txt").unlink()
+    real = rag.store.read_segment
+    raced = []
+
+    def read_then_race(index_dir_, entry, offset=0):
+        if not raced:  # the writer runs to completion (merging, so the old segment goes) while we read
+            raced.append(True)
+            monkeypatch.setattr(rag.indexer, "MAX_DEAD", 0.0)
+            update_index([corpus], index_dir, embedder)
+        return real(index_dir_, entry, offset)
+
+    monkeypatch.setattr(rag.store, "read_segment", read_then_race)
+    data = read_generation(index_dir)
+    assert raced and len(data.articles) == 3 and data.path == current_generation(index_dir)

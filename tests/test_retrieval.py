@@ -9,7 +9,15 @@ import pytest
 from conftest import ARRESTED
 
 from rag.index import Index
-from rag.retrieval import BM25Index, FaissIndex, HnswIndex, HybridRetriever, Postings, SegmentedIndex, reciprocal_rank_fusion
+from rag.retrieval import (
+    BM25Index,
+    FaissIndex,
+    HnswIndex,
+    HybridRetriever,
+    Postings,
+    SegmentedIndex,
+    reciprocal_rank_fusion,
+)
 from rag.retrieval.lexical import tokenize
 from rag.types import Chunk
 
