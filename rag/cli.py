@@ -271,8 +271,8 @@ def bench_cmd(corpus, model, quick, json_file) -> None:
     """Measure every performance figure, each beside its baseline from the same run.
 
     Ingest throughput vs bare SentenceTransformer.encode; the full build (wall
-    time, peak memory); re-indexing after one article changes; fused retrieval
-    latency at scale; generation speed vs raw llama-cpp-python; time to first
+    time, peak memory); re-indexing after one article changes; the bf16
+    embedder vs fp32 on the same chunks; fused retrieval latency at scale; generation speed vs raw llama-cpp-python; time to first
     token vs prompt tokens / prompt-processing rate; KV-cache reuse on a
     follow-up; cold start of `rag ask`; end-to-end ask p95 per mode.
     """
