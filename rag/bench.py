@@ -407,21 +407,30 @@ print(json.dumps({"imports": t_import - t0, "embedder": t_embedder - t_import, "
 """
 
 
-def cold_start(seed_index: Path) -> Figure:
+def cold_start(seed_index: Path, runs: int = 3) -> Figure:
+    """The median of ``runs`` fresh `rag ask` processes (one sample swung by a second between runs
+    of `rag bench`), and where the time goes in one more process."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    t = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index)],
-        capture_output=True, text=True, env=env,
-    )
-    wall = time.perf_counter() - t
-    if out.returncode:
-        raise RuntimeError(out.stderr.strip())
+    walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index)],
+            capture_output=True, text=True, env=env,
+        )
+        walls.append(time.perf_counter() - t)
+        if out.returncode:
+            raise RuntimeError(out.stderr.strip())
+    wall = _pct(walls, 50)
     parts = json.loads(
         subprocess.run([sys.executable, "-c", _COLD, str(seed_index)], capture_output=True, text=True, env=env, check=True).stdout
     )
     where = ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
-    return Figure("cold_start_rag_ask", wall, "s", goal="<= 5 s", met=wall <= 5, note=f"process start to answer; {where}")
+    runs_s = ", ".join(f"{w:.2f}" for w in walls)
+    return Figure(
+        "cold_start_rag_ask", wall, "s", goal="<= 5 s", met=wall <= 5,
+        note=f"process start to answer, median of {runs} processes ({runs_s} s); {where}",
+    )
 
 
 def ask_latency(seed_index: Path, embedder, model: str | None, limit: int | None) -> list[Figure]:

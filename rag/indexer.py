@@ -111,8 +111,8 @@ def _compatible(m: dict, embedder: Embedder, config: ChunkingConfig) -> str | No
         return f"it was built with embedder {m.get('embedder')!r}, now {embedder.name!r}"
     if m.get("chunking") != config.to_dict():
         return "its chunking settings differ"
-    # A changed keyword tokenizer needs only a new BM25 index, which every write rebuilds
-    # from the chunk texts; see the ``unchanged`` test in update_index.
+    # A changed keyword tokenizer needs only new BM25 postings: update_index then merges every
+    # segment and tokenises the chunk texts again, keeping their vectors.
     return None
 
 
@@ -148,7 +148,7 @@ def update_index(
                 report.notes.append(f"rebuilding the index from scratch: {why}")
                 prev = None
         roots = _roots(paths, prev_roots if not rebuild else [], report)
-        known: dict[str, list] = prev["articles"] if prev else {}
+        known: dict[str, list] = prev["articles"] if prev else {}  # id: [digest, text hash, segment, chunks]
         entries, sources = _collect_articles(roots, known, prev["sources"] if prev else {}, report)
         report.removed = sorted(set(known) - {e.id for e in entries})
         report.articles = len(entries)
@@ -174,7 +174,10 @@ def update_index(
         retokenize = prev is not None and prev.get("tokenizer") != TOKENIZER_VERSION
         merge = _to_merge(segments, everything=prev is None or retokenize)
         fresh = [e.article for e in entries if e.article is not None]
-        new, counts = _write_segment(index_dir, [s for s in segments if s["name"] in merge], segments, fresh, embedder, config, retokenize, progress, report)
+        carried = [s for s in segments if s["name"] in merge]
+        new, counts = _write_segment(
+            index_dir, carried, segments, fresh, embedder, config, retokenize, progress, report
+        )
         segments = [s for s in segments if s["name"] not in merge] + ([new] if new else [])
         articles = {}
         for e in entries:

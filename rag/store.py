@@ -5,9 +5,9 @@ Layout of an index folder::
     index/
       CURRENT          name of the live generation, replaced atomically
       gen-000009/
-        manifest.json  embedder, chunking, corpus state, every live article, and the
-                       segments making up the index, each with its deleted articles
-                       and the checksums of its files
+        manifest.json  embedder, chunking, corpus state, every live article (id: digest,
+                       text hash, segment, chunk count), and the segments making up the
+                       index, each with its deleted articles and its files' checksums
       seg-000001/      one immutable batch of chunks:
         articles.jsonl   article metadata and text
         chunks.jsonl     chunk ids and character spans (texts are cut from articles)
