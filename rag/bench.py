@@ -407,21 +407,30 @@ print(json.dumps({"imports": t_import - t0, "embedder": t_embedder - t_import, "
 """
 
 
+def _first_answer(seed_index: Path, env: dict) -> tuple[float, float]:
+    """Seconds from starting `rag ask` to the first character of its answer on stdout (what the
+    user waits for; `rag ask` flushes each piece as it streams), and to the process's exit."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    proc.stdout.read(1)
+    first = time.perf_counter() - t
+    _out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(err.decode(errors="replace").strip())
+    return first, time.perf_counter() - t
+
+
 def cold_start(seed_index: Path, runs: int = 3) -> Figure:
     """The median of ``runs`` fresh `rag ask` processes (one sample swung by a second between runs
     of `rag bench`), and where the time goes in one more process."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    walls = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index)],
-            capture_output=True, text=True, env=env,
-        )
-        walls.append(time.perf_counter() - t)
-        if out.returncode:
-            raise RuntimeError(out.stderr.strip())
-    wall = _pct(walls, 50)
+    samples = [_first_answer(seed_index, env) for _ in range(runs)]
+    wall = _pct([first for first, _ in samples], 50)
+    walls = [first for first, _ in samples]
+    exit_s = _pct([done for _, done in samples], 50)
     parts = json.loads(
         subprocess.run([sys.executable, "-c", _COLD, str(seed_index)], capture_output=True, text=True, env=env, check=True).stdout
     )
@@ -429,7 +438,8 @@ def cold_start(seed_index: Path, runs: int = 3) -> Figure:
     runs_s = ", ".join(f"{w:.2f}" for w in walls)
     return Figure(
         "cold_start_rag_ask", wall, "s", goal="<= 5 s", met=wall <= 5,
-        note=f"process start to answer, median of {runs} processes ({runs_s} s); {where}",
+        note=f"process start to the answer on stdout, median of {runs} processes ({runs_s} s); {where}; "
+        f"the process exits at {exit_s:.2f} s (Python and torch teardown)",
     )
 
 
