@@ -428,8 +428,8 @@ def cold_start(seed_index: Path, runs: int = 3) -> Figure:
     of `rag bench`), and where the time goes in one more process."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     samples = [_first_answer(seed_index, env) for _ in range(runs)]
-    wall = _pct([first for first, _ in samples], 50)
     walls = [first for first, _ in samples]
+    wall = _pct(walls, 50)
     exit_s = _pct([done for _, done in samples], 50)
     parts = json.loads(
         subprocess.run([sys.executable, "-c", _COLD, str(seed_index)], capture_output=True, text=True, env=env, check=True).stdout

@@ -272,9 +272,10 @@ def bench_cmd(corpus, model, quick, json_file) -> None:
 
     Ingest throughput vs bare SentenceTransformer.encode; the full build (wall
     time, peak memory); re-indexing after one article changes; the bf16
-    embedder vs fp32 on the same chunks; fused retrieval latency at scale; generation speed vs raw llama-cpp-python; time to first
-    token vs prompt tokens / prompt-processing rate; KV-cache reuse on a
-    follow-up; cold start of `rag ask`; end-to-end ask p95 per mode.
+    embedder vs fp32 on the same chunks; fused retrieval latency at scale;
+    generation speed vs raw llama-cpp-python; time to first token vs prompt
+    tokens / prompt-processing rate; KV-cache reuse on a follow-up; cold start
+    of `rag ask`; end-to-end ask p95 per mode.
     """
     from rich.console import Console
     from rich.table import Table

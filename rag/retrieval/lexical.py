@@ -86,8 +86,7 @@ class Postings:
         """One postings over ``size`` rows from ``parts``: each part's row r becomes row
         ``remap[r]``, or is dropped where that is -1. Nothing is tokenised again."""
         vocab: dict[str, int] = {}
-        term_parts, row_parts, tf_parts = [], [], []
-        lengths = np.zeros(size, dtype=np.int32)
+        term_parts, row_parts, tf_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
         for postings, remap in parts:
             to_new = np.array([vocab.setdefault(t, len(vocab)) for t in postings.vocab], dtype=np.int64)
             term = np.repeat(to_new, np.diff(postings.indptr))
@@ -96,10 +95,10 @@ class Postings:
             term_parts.append(term[keep])
             row_parts.append(rows[keep])
             tf_parts.append(postings.tfs[keep])
-            live = remap >= 0
-            lengths[remap[live]] = postings.lengths[live]
-        cat = lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt)  # noqa: E731
-        return cls._from_pairs(list(vocab), cat(term_parts, np.int64), cat(row_parts, np.int64), cat(tf_parts, np.float32), lengths)
+        lengths = _live_lengths(parts, size)
+        return cls._from_pairs(
+            list(vocab), np.concatenate(term_parts), np.concatenate(row_parts), np.concatenate(tf_parts), lengths
+        )
 
     @classmethod
     def _from_pairs(cls, vocab, term, rows, tfs, lengths) -> Postings:
@@ -127,6 +126,15 @@ class Postings:
         return cls(vocab, *(np.load(folder / f"{name}.npy") for name in _FILES))
 
 
+def _live_lengths(parts: Sequence[tuple[Postings, np.ndarray]], size: int) -> np.ndarray:
+    """Each of the ``size`` live rows' term count, gathered from the parts that hold them."""
+    lengths = np.zeros(size, dtype=np.int32)
+    for postings, remap in parts:
+        live = remap >= 0
+        lengths[remap[live]] = postings.lengths[live]
+    return lengths
+
+
 class BM25Index:
     """BM25 over the live rows of one or more `Postings`.
 
@@ -137,10 +145,7 @@ class BM25Index:
     def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]], size: int) -> None:
         self.size = size
         self._parts = [(p, {t: i for i, t in enumerate(p.vocab)}, remap) for p, remap in parts]
-        self._lengths = np.zeros(size, dtype=np.float32)
-        for p, remap in parts:
-            live = remap >= 0
-            self._lengths[remap[live]] = p.lengths[live]
+        self._lengths = _live_lengths(parts, size).astype(np.float32)
         self._avgdl = float(self._lengths.mean()) if size and self._lengths.any() else 1.0
 
     @classmethod
