@@ -31,6 +31,10 @@ mode_option = click.option(
 )
 model_option = click.option("--model", default=None, help="Path of a GGUF model (default: $RAG_MODEL or the shipped SmolLM2).")
 k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve (default 5).")
+as_of_option = click.option(
+    "--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+    help="The day the question is asked (default today): later articles are not used, newer ones count more.",
+)
 
 
 def _settings(**kw) -> Settings:
@@ -50,8 +54,9 @@ def _print_answer(answer, *, as_json: bool, streamed: bool = False) -> None:
     if not streamed:
         click.echo(answer.text)
     for c in answer.citations:
-        date = f", {c.published}" if c.published else ""
-        click.secho(f"  [{c.n}] {c.title}{date} (chars {c.start}-{c.end})", fg="cyan", err=False)
+        source = f"{c.source}, " if c.source else ""
+        date = c.published or "date unknown"
+        click.secho(f"  [{c.n}] {c.title} ({source}{date}; chars {c.start}-{c.end})", fg="cyan", err=False)
     for note in answer.notes:
         click.secho(f"  note: {note}", fg="yellow", err=True)
 
@@ -118,15 +123,21 @@ def index_cmd(paths: tuple[str, ...], index_dir: str | None, rebuild: bool, as_j
 @mode_option
 @model_option
 @k_option
+@as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
-def ask_cmd(question: str, index_dir, mode, model, k, as_json: bool) -> None:
-    """Answer QUESTION from the indexed articles, citing its sources."""
+def ask_cmd(question: str, index_dir, mode, model, k, as_of, as_json: bool) -> None:
+    """Answer QUESTION from the indexed articles, citing its sources.
+
+    A factoid answer opens with the short answer, then the sentence it was
+    taken from; --json has it as "short", with "confidence", the reader's
+    estimate that the answer is right.
+    """
     try:
         assistant = _load(_settings(index_dir=index_dir, mode=mode, model=model, k=k))
         if as_json:
-            answer = assistant.ask(question)
+            answer = assistant.ask(question, as_of=as_of)
         else:
-            stream = assistant.stream(question)
+            stream = assistant.stream(question, as_of=as_of)
             for piece in stream:
                 click.echo(piece, nl=False)
             click.echo()
@@ -141,7 +152,8 @@ def ask_cmd(question: str, index_dir, mode, model, k, as_json: bool) -> None:
 @mode_option
 @model_option
 @k_option
-def chat_cmd(index_dir, mode, model, k) -> None:
+@as_of_option
+def chat_cmd(index_dir, mode, model, k, as_of) -> None:
     """Talk about the articles: follow-up questions keep the conversation.
 
     Type /new to start over, /quit (or Ctrl-D) to leave.
@@ -169,7 +181,7 @@ def chat_cmd(index_dir, mode, model, k) -> None:
             click.echo("(new conversation)")
             continue
         try:
-            stream = assistant.stream(question, history)
+            stream = assistant.stream(question, history, as_of=as_of)
             for piece in stream:
                 click.echo(piece, nl=False)
             click.echo()
@@ -200,8 +212,9 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
 
     Each line: {"id", "question", "answers": [...] ([] = unanswerable),
     optional "evidence": [strings], "evidence_docs": [article ids],
-    "history": [{"role", "content"}]}. Questions are asked in order with
-    their history. Ctrl-C stops and reports the questions done.
+    "history": [{"role", "content"}], "date": "YYYY-MM-DD"}. Questions are
+    asked in order with their history, each as of its date (later articles
+    unused). Ctrl-C stops and reports the questions done.
 
     \b
     Answers are normalised before comparison: lowercase, accents and
@@ -211,6 +224,9 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
       given) holding a gold answer; mrr: mean 1/rank of that chunk.
     - accuracy: answer contains a gold answer, or abstains when there is
       none; answerable_accuracy: the same over answerable questions.
+    - truthfulness: (right - wrong answers) / questions; answering an
+      unanswerable question is wrong, abstaining counts 0.
+    - short_accuracy: short answers holding a gold answer / short answers.
     - exact_match, token_f1: against the best gold answer (answerable).
     - abstention_recall: unanswerable questions abstained;
       false_abstention_rate: answerable questions abstained.

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .embedder import Embedder
 from .errors import RagError
 from .retrieval import BM25Index, HybridRetriever, SegmentedIndex, dense_index
+from .retrieval.recency import allowed_rows, day_numbers, recency_prior
+from .retrieval.titles import TitleScorer
 from .store import IndexData, read_generation
 from .types import Article, Chunk, Passage
 
-__all__ = ["Index"]
+__all__ = ["Index", "RECENCY_WEIGHT", "RECENCY_HALF_LIFE"]
+
+# The recency boost (see `rag.retrieval.recency`), fitted with the fusion weights by
+# `benchmarks/fit_retrieval.py` on realtimeqa-2023.
+RECENCY_WEIGHT = 0.05
+RECENCY_HALF_LIFE = 7.0
 
 
 class Index:
@@ -28,12 +37,21 @@ class Index:
         self.articles: dict[str, Article] = data.articles
         self.chunks: list[Chunk] = data.chunks
         segments = data.segments
-        lexical = BM25Index([(s.postings, s.remap) for s in segments], len(self.chunks))
+        self.lexical = BM25Index([(s.postings, s.remap) for s in segments], len(self.chunks))
         dense = [(dense_index(s.vectors, s.path), s.remap) for s in segments]
         whole = len(dense) == 1 and (segments[0].remap >= 0).all()
+        order = {a: i for i, a in enumerate(self.articles)}
+        row_article = np.array([order[c.doc_id] for c in self.chunks], dtype=np.int64)
+        self.days = day_numbers([self.articles[c.doc_id].published for c in self.chunks])
+        titles = TitleScorer([a.title for a in self.articles.values()], row_article, embedder.embed)
         self.retriever = HybridRetriever(
-            self.chunks, dense[0][0] if whole else SegmentedIndex(dense), lexical, lambda q: embedder.embed([q])[0]
+            self.chunks,
+            dense[0][0] if whole else SegmentedIndex(dense),
+            self.lexical,
+            lambda q: embedder.embed([q])[0],
+            titles=titles,
         )
+        self._idf: dict[str, float] = {}
 
     @classmethod
     def load(cls, index_dir: str | Path, embedder: Embedder, *, verify: bool = True) -> Index:
@@ -43,8 +61,29 @@ class Index:
     def generation(self) -> str:
         return self.data.path.name if self.data.path else ""
 
-    def search(self, query: str, k: int = 5, **kw) -> list[Passage]:
-        return self.retriever.search(query, k, **kw)
+    def search(self, query: str, k: int = 5, *, as_of: int | None = None, per_doc: int | None = None, **kw) -> list[Passage]:
+        """The top ``k`` passages for ``query``; with ``as_of`` (a day number) only chunks of
+        articles published by then, newer ones boosted; ``per_doc`` caps passages per article."""
+        if as_of is not None:
+            by_date = allowed_rows(self.days, as_of)
+            given = kw.get("allowed")
+            kw["allowed"] = by_date if given is None else (given if by_date is None else given & by_date)
+            prior = recency_prior(self.days, as_of, RECENCY_HALF_LIFE)
+            if prior is not None and RECENCY_WEIGHT:
+                kw.setdefault("prior", RECENCY_WEIGHT * prior)
+        return self.retriever.search(query, k, per_doc=per_doc, **kw)
+
+    def idf(self, stems: list[str]) -> list[float]:
+        """Inverse document frequencies of stemmed terms over the chunks (cached)."""
+        from .retrieval.lexical import tokenize
+
+        out = []
+        for s in stems:
+            if s not in self._idf:
+                tokens = tokenize(s)
+                self._idf[s] = max((self.lexical.idf(t) for t in tokens), default=0.0)
+            out.append(self._idf[s])
+        return out
 
     def stats(self) -> dict:
         return {

@@ -17,7 +17,7 @@ from typing import Protocol
 from .config import available_cores
 from .errors import RagError
 
-__all__ = ["LLM", "LlamaCppLLM", "shipped_model_path", "check_gguf"]
+__all__ = ["LLM", "Chooser", "LlamaCppLLM", "shipped_model_path", "check_gguf", "gbnf_choice"]
 
 SHIPPED_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -33,6 +33,21 @@ class LLM(Protocol):
     def stream_chat(
         self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
     ) -> Iterator[str]: ...
+
+
+class Chooser(Protocol):
+    """A model that can be made to answer with exactly one of some given texts."""
+
+    def choose(self, messages: Sequence[dict[str, str]], options: Sequence[str]) -> int | None: ...
+
+
+def gbnf_choice(options: Sequence[str]) -> str:
+    """A llama.cpp grammar whose only sentences are ``options``."""
+
+    def literal(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    return "root ::= " + " | ".join(literal(o) for o in options)
 
 
 def shipped_model_path() -> Path:
@@ -128,3 +143,20 @@ class LlamaCppLLM:
                     yield delta
         except ValueError as exc:  # llama-cpp raises ValueError when the prompt exceeds n_ctx
             raise RagError(f"the prompt does not fit the model's context ({self.n_ctx} tokens): {exc}") from exc
+
+    def choose(self, messages: Sequence[dict[str, str]], options: Sequence[str]) -> int | None:
+        """Which of ``options`` the model answers with; a grammar lets it write nothing else."""
+        if not options:
+            return None
+        from llama_cpp import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(gbnf_choice(options), verbose=False)
+        longest = max(self.count_tokens(o) for o in options)
+        try:
+            out = self._llm.create_chat_completion(
+                messages=list(messages), max_tokens=longest + 4, temperature=0.0, top_k=1, grammar=grammar
+            )
+        except ValueError as exc:
+            raise RagError(f"the prompt does not fit the model's context ({self.n_ctx} tokens): {exc}") from exc
+        text = (out["choices"][0]["message"].get("content") or "").strip()
+        return options.index(text) if text in options else None

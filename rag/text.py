@@ -33,7 +33,12 @@ _ABBREVIATIONS = {
 _CLOSERS = "\"'”’)]»"
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
 # Citation markers ("… arrested. [1]") stay with the sentence they follow.
-_BOUNDARY = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?:\s*\[\d+\])*(?=\s|$)")
+# Chinese and Japanese full stops end a sentence with no space after them.
+_CLOSERS_CJK = _CLOSERS + "」』）"
+_BOUNDARY = re.compile(
+    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?:\s*\[\d+\])*(?=\s|$)"
+    r"|[。！？]+[" + re.escape(_CLOSERS_CJK) + r"]*(?:\s*\[\d+\])*"
+)
 
 
 @dataclass(frozen=True)

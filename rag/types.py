@@ -107,6 +107,7 @@ class Citation:
     url: str | None = None
     chunk_id: str = ""
     passage_start: int = 0
+    source: str | None = None  # the outlet, when the article names one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,12 +115,21 @@ class Citation:
 
 @dataclass
 class Answer:
-    """The assistant's reply to one question."""
+    """The assistant's reply to one question.
+
+    ``short`` is the short answer a factoid answer opens with (a span copied from its first
+    cited sentence), None for why/how answers and abstentions. ``confidence`` is the reader's
+    calibrated estimate that the answer is right.
+    """
 
     question: str
     text: str
     citations: list[Citation] = field(default_factory=list)
     abstained: bool = False
+    short: str | None = None
+    confidence: float | None = None
+    as_of: str | None = None
+    withheld: str | None = None  # an abstention's best answer, held back as too unsure (for evaluation)
     mode: str = "extractive"
     query: str = ""
     passages: list[Passage] = field(default_factory=list)
@@ -130,6 +140,10 @@ class Answer:
         return {
             "question": self.question,
             "text": self.text,
+            "short": self.short,
+            "confidence": self.confidence,
+            "as_of": self.as_of,
+            "withheld": self.withheld,
             "abstained": self.abstained,
             "mode": self.mode,
             "query": self.query,

@@ -55,7 +55,7 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
 
     corpus_dir = Path(corpus_dir)
 
-    def respond(message: str, history: list[dict], turns: list[dict], mode: str, k: int):
+    def respond(message: str, history: list[dict], turns: list[dict], mode: str, k: int, as_of: str = ""):
         """Stream one answer into the chat; ``turns`` is this browser session's plain-text history."""
         message = (message or "").strip()
         if not message:
@@ -65,7 +65,7 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield "", history, sources_html(None), turns, gr.update()
         try:
-            stream = assistant.stream(message, turns, mode=mode, k=int(k))
+            stream = assistant.stream(message, turns, mode=mode, k=int(k), as_of=(as_of or "").strip() or None)
             text, last = "", 0.0
             for piece in stream:
                 text += piece
@@ -182,9 +182,13 @@ def build_ui(assistant: Assistant, *, corpus_dir: str | Path = "corpus", max_upl
         with gr.Accordion("Settings", open=False):
             mode = gr.Radio(["auto", "extractive", "generative"], value=assistant.settings.mode, label="Mode")
             k = gr.Slider(1, 12, value=assistant.settings.k, step=1, label="Passages per question")
+            as_of = gr.Textbox(
+                value="", label="As of (YYYY-MM-DD; empty = today)", elem_id="as-of",
+                info="Questions are asked on this day: later articles are not used, newer ones count more.",
+            )
             gr.Textbox(value=assistant.model_name, label="Model in use", interactive=False)
 
-        chat_inputs = [box, chatbot, turns, mode, k]
+        chat_inputs = [box, chatbot, turns, mode, k, as_of]
         chat_outputs = [box, chatbot, sources, turns, payload]
         for trigger in (box.submit, send.click):
             # One event: its first update clears the box, the rest stream the answer.

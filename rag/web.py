@@ -33,12 +33,16 @@ DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 
 
 def answer_markdown(answer: Answer | None, partial: str = "") -> str:
-    """The chat bubble: escaped text; an abstention is set apart as a warning block."""
+    """The chat bubble: escaped text; a short answer leads in bold on its own line, and an
+    abstention is set apart as a warning block."""
     text = answer.text if answer is not None else partial
-    safe = html.escape(text, quote=False)
     if answer is not None and answer.abstained:
-        return f"> ⚠️ **Not in the articles.** {safe}"
-    return safe
+        return f"> ⚠️ **Not in the articles.** {html.escape(text, quote=False)}"
+    short = answer.short.rstrip(" .") if answer is not None and answer.short else ""
+    if short and text.startswith(short):
+        rest = text[len(short) :].lstrip(". ")
+        return f"**{html.escape(short, quote=False)}**\n\n{html.escape(rest, quote=False)}"
+    return html.escape(text, quote=False)
 
 
 def _highlight(passage: str, rel_start: int, rel_end: int) -> str:
@@ -54,12 +58,13 @@ def _highlight(passage: str, rel_start: int, rel_end: int) -> str:
 
 
 def _source_card(c: Citation) -> str:
-    date = f" · {html.escape(c.published)}" if c.published else ""
+    outlet = f" · {html.escape(c.source)}" if c.source else ""
+    date = f" · {html.escape(c.published)}" if c.published else " · date unknown"
     passage = _highlight(c.text, c.start - c.passage_start, c.end - c.passage_start)
     return (
         f'<div class="source" id="source-{c.n}">'
         f'<div class="source-head"><span class="marker">[{c.n}]</span> '
-        f'<span class="source-title">{html.escape(c.title)}</span>{date}</div>'
+        f'<span class="source-title">{html.escape(c.title)}</span>{outlet}{date}</div>'
         f'<div class="passage">{passage}</div></div>'
     )
 

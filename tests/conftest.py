@@ -49,6 +49,12 @@ class FakeLLM:
         for i in range(0, len(reply), size):
             yield reply[i : i + size]
 
+    def choose(self, messages: Sequence[dict[str, str]], options: Sequence[str]) -> int | None:
+        """Pick the option the scripted reply names (as a grammar-bound model would), else the first."""
+        self.calls.append([dict(m) for m in messages])
+        reply = self.replies[min(len(self.calls) - 1, len(self.replies) - 1)]
+        return next((i for i, o in enumerate(options) if o == reply), 0 if options else None)
+
     @property
     def last_messages(self) -> list[dict[str, str]]:
         assert self.calls, "the LLM was never called"
@@ -85,25 +91,23 @@ def seed_index(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture(scope="session")
-def seed_finder(embedder):
-    """One evidence finder for every assistant over the seed index.
+def seed_reader(embedder):
+    """One reader (with the shipped fitted weights) for every assistant in the tests.
 
-    Its caches (sentence and word embeddings) are keyed by article id and span, so
-    sharing it only saves re-embedding the same sentences; it changes no answer.
+    Its caches (sentence splits and embeddings) are keyed by text, so sharing it only
+    saves re-embedding the same sentences; it changes no answer.
     """
-    from rag.evidence import EvidenceFinder
+    from rag.answer.reader import Reader
 
-    return EvidenceFinder(embedder)
+    return Reader(embedder)
 
 
 @pytest.fixture(scope="session")
-def seed_assistant(seed_index, embedder, seed_finder):
+def seed_assistant(seed_index, embedder, seed_reader):
     """One extractive assistant over the seed index, shared (it has no per-question state)."""
     import rag
 
-    assistant = rag.Assistant.load(seed_index, embedder=embedder, llm=FakeLLM(), mode="extractive", k=5)
-    assistant.finder = seed_finder
-    return assistant
+    return rag.Assistant.load(seed_index, embedder=embedder, llm=FakeLLM(), reader=seed_reader, mode="extractive", k=5)
 
 
 @pytest.fixture
@@ -112,13 +116,11 @@ def fake_llm() -> FakeLLM:
 
 
 @pytest.fixture
-def assistant(seed_index, embedder, fake_llm, seed_finder):
+def assistant(seed_index, embedder, fake_llm, seed_reader):
     """A fresh assistant over the seed index whose LLM is ``fake_llm`` (script it before asking)."""
     import rag
 
-    assistant = rag.Assistant.load(seed_index, embedder=embedder, llm=fake_llm, mode="extractive", k=5)
-    assistant.finder = seed_finder
-    return assistant
+    return rag.Assistant.load(seed_index, embedder=embedder, llm=fake_llm, reader=seed_reader, mode="extractive", k=5)
 
 
 @pytest.fixture(autouse=True)
@@ -138,10 +140,8 @@ def real_llm():
 
 
 @pytest.fixture(scope="session")
-def real_assistant(seed_index, embedder, seed_finder, real_llm):
+def real_assistant(seed_index, embedder, seed_reader, real_llm):
     """The product as shipped: seed index, real embedder, real LLM, auto mode."""
     import rag
 
-    assistant = rag.Assistant.load(seed_index, embedder=embedder, llm=real_llm, mode="auto", k=5)
-    assistant.finder = seed_finder
-    return assistant
+    return rag.Assistant.load(seed_index, embedder=embedder, llm=real_llm, reader=seed_reader, mode="auto", k=5)

@@ -93,12 +93,12 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def shared_models(monkeypatch, embedder, seed_finder):
+def shared_models(monkeypatch, embedder, seed_reader):
     """Let CLI commands use the session's (real) embedder and its warm evidence caches
     instead of loading a second copy: the commands' own code paths are unchanged."""
     monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
     monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "EvidenceFinder", lambda *a, **k: seed_finder)
+    monkeypatch.setattr(rag.assistant, "Reader", lambda *a, **k: seed_reader)
 
 
 def _one_line_error(result) -> str:
@@ -146,7 +146,7 @@ def test_ask_extractive(runner, seed_index, shared_models):
     assert "2,000" in result.stdout
     assert "[1]" in result.stdout
     assert "  [1] Dozens ‘Liquidated’ in Kazakhstan" in result.stdout  # the citation line
-    assert "(chars " in result.stdout
+    assert "(date unknown; chars " in result.stdout  # the seed .txt names no date, and the line says so
 
 
 def test_ask_json_with_the_real_wiring(runner, seed_index):
@@ -236,9 +236,15 @@ def test_eval_command(runner, tmp_path, seed_index, shared_models):
     assert metrics["questions"] == 5
     assert len(payload["rows"]) == 5
     assert payload["settings"]["mode"] == "extractive"
-    for name in ("accuracy", "answerable_accuracy", "citation_precision", "recall@5", "mrr"):
+    for name in ("accuracy", "answerable_accuracy", "truthfulness", "citation_precision", "recall@5", "mrr"):
         assert name in metrics
-    assert 0.0 <= metrics["accuracy"] <= 1.0
+    rows = payload["rows"]
+    # The figures are what the rows say: accuracy counts correct rows, truthfulness right minus wrong answers.
+    assert metrics["accuracy"] == pytest.approx(sum(r["correct"] for r in rows) / 5)
+    answered = [r for r in rows if not r["abstained"]]
+    right = sum(r["correct"] for r in answered)
+    assert metrics["truthfulness"] == pytest.approx((right - (len(answered) - right)) / 5)
+    assert all("short" in r and "confidence" in r for r in rows)
     assert {r["id"] for r in payload["rows"]} == {f"seed-00{i}" for i in range(1, 6)}
 
 

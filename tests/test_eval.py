@@ -173,6 +173,8 @@ def _row(
     sentences=0,
     unsupported=0,
     timings=None,
+    short=None,
+    confidence=None,
 ):
     gold = {
         "id": "x",
@@ -196,8 +198,38 @@ def _row(
         "timings": timings or {},
         "sentences": sentences,
         "unsupported": unsupported,
+        "short": short,
+        "confidence": confidence,
     }
     return score_row(row)
+
+
+def test_short_answers_are_scored_on_their_own():
+    rows = [
+        _row("Buffalo Bills. Hamlin plays for the Buffalo Bills. [1]", ["Buffalo Bills"], short="Buffalo Bills"),
+        # the quoted sentence holds the gold answer, but the short answer leading it is wrong
+        _row("Cincinnati. Hamlin, of the Buffalo Bills, was taken to Cincinnati. [1]", ["Buffalo Bills"], short="Cincinnati"),
+        _row("Hamlin plays for the Buffalo Bills. [1]", ["Buffalo Bills"]),
+    ]
+    m = compute_metrics(rows, k=5)
+    assert m["accuracy"] == 1.0  # every answer text contains the gold answer
+    assert m["short_accuracy"] == pytest.approx(1 / 2) and m["short_share"] == pytest.approx(2 / 3)
+
+
+def test_risk_coverage_curve_answers_the_most_confident_first():
+    from rag.evaluation.curve import risk_coverage
+
+    rows = [
+        _row("Right. [1]", ["right"], confidence=0.9),
+        _row("Wrong. [1]", ["right"], confidence=0.8),
+        _row("The indexed articles don't say.", ["right"], abstained=True, confidence=0.2),
+    ]
+    rows[2]["withheld"] = "Right, held back. [1]"
+    curve = risk_coverage(rows)
+    assert [round(c, 3) for c, *_ in curve] == [0.9, 0.8, 0.2]
+    assert [round(cov, 3) for _, cov, _, _ in curve] == [0.333, 0.667, 1.0]
+    assert [round(acc, 3) for *_, acc, _ in curve] == [1.0, 0.5, 0.667]  # the held-back answer was right
+    assert [round(t, 3) for *_, t in curve] == [0.333, 0.0, 0.333]
 
 
 def test_compute_metrics_hand_example():
@@ -232,6 +264,8 @@ def test_compute_metrics_hand_example():
     assert m["questions"] == 5 and m["answerable"] == 3 and m["unanswerable"] == 2
     assert m["accuracy"] == pytest.approx(2 / 5)
     assert m["answerable_accuracy"] == pytest.approx(1 / 3)
+    # Three answers given: one right, two wrong (one to an unanswerable question); abstentions count 0.
+    assert m["truthfulness"] == pytest.approx((1 - 2) / 5)
     assert m["exact_match"] == 0.0
     assert m["abstention_recall"] == pytest.approx(1 / 2)
     assert m["false_abstention_rate"] == pytest.approx(1 / 3)

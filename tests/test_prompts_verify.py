@@ -1,4 +1,4 @@
-"""rag.prompts (message building and trimming) and rag.verify (checking generated sentences)."""
+"""rag.prompts (message building and trimming) and rag.answer.verify (checking generated sentences)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import pytest
 from conftest import ARRESTED, ARRESTED_SENTENCE
 
+from rag.answer.verify import check_support, strip_markers
 from rag.prompts import SYSTEM_PROMPT, EvidenceLine, build_messages, format_evidence
-from rag.verify import check_support, strip_markers
 
 
 def words(text: str) -> int:
@@ -182,39 +182,76 @@ def test_a_sentence_combining_two_evidence_sentences_cites_both():
 @pytest.mark.parametrize(
     ("claim", "reason"),
     [
-        ("At least 5,000 people have reportedly been arrested.", "numbers"),
-        ("About 500 people were reportedly arrested.", "numbers"),
-        ("At least 2,000 people have reportedly been arrested, and thousands more fled.", "numbers"),
-        ("At least 2,000 people have reportedly been arrested, Petrov said.", "names"),
-        ("At least 2,000 people have reportedly been arrested in Bishkek.", "names"),
-        ("At least 2,000 people have been arrested.", "attribution"),
+        ("At least 5,000 people have reportedly been arrested.", "not in the evidence: 5,000"),
+        ("About 500 people were reportedly arrested.", "not in the evidence"),
+        ("At least 2,000 people have reportedly been arrested, and thousands more fled.", "not in the evidence"),
+        ("At least 2,000 people have reportedly been arrested, Petrov said.", "not in the evidence: petrov"),
+        ("Petrov reportedly arrested at least 2,000 people.", "not in the evidence: petrov"),  # a name opening the sentence too
+        ("At least 2,000 people have reportedly been arrested in Bishkek.", "not in the evidence: bishkek"),
+        ("At least 2,000 people have been arrested.", "hedge"),  # "reportedly" dropped
+        ("At least 2,000 people have reportedly not been arrested.", "negation"),
+        ("At least 2,000 people have reportedly been freed.", "not in the evidence: freed"),  # an antonym
+        ("At most 2,000 people have reportedly been arrested.", "bound"),
         ("People were arrested.", "question"),
-        ("The government plans sweeping tax reforms for farmers next year.", ""),
+        ("The government plans sweeping tax reforms for farmers next year.", "not in the evidence"),
     ],
 )
 def test_unsupported_claims_are_rejected(claim, reason):
     support = check_support(claim, EVIDENCE, ARRESTED)
     assert not support.supported
-    assert reason in support.reason
+    assert reason in support.reason, support.reason
 
 
-@pytest.mark.xfail(
-    reason="product bug: rag.verify._names skips a sentence's first word, so a name invented at the start "
-    "of a generated sentence ('Petrov reportedly arrested…') passes the name check",
-    strict=False,
+SEED_EVIDENCE = [
+    "State TV reported that more than a dozen members of law enforcement were dead, two of whom were said to have "
+    "been decapitated, according to Reuters.",
+    "The escalation in violence comes after the army was called in to stamp out the protests, which arose from anger "
+    "over the end of price controls on liquefied petroleum gas, which caused consumer prices to soar.",
+    "Nazarbayev was stripped of the security council post as protests spun out of control Wednesday.",
+    "But his removal did little to calm demonstrators, who have continued to rail against Nazarbayev’s handpicked "
+    "successor, President Kassym-Jomart Tokayev.",
+]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # Both passed the word-overlap check this verifier replaced (the chat page's own example question).
+        "The protests started when the army was called in to stamp out the protests, which arose from anger over the end of price controls.",
+        "The role of his successor was to step down, not his successor.",
+        # A flipped comparative, a swapped role, and a cause turned around.
+        "State TV reported that fewer than a dozen members of law enforcement were dead, according to Reuters.",
+        "Tokayev has continued to rail against demonstrators, according to his handpicked successor.",
+        "Consumer prices soared, which caused the end of price controls on liquefied petroleum gas.",
+    ],
 )
+def test_sentences_built_from_the_evidence_words_that_say_something_else_are_rejected(claim):
+    assert not check_support(claim, SEED_EVIDENCE, "Why did the protests start?").supported
+
+
+def test_number_words_and_digits_are_the_same():
+    support = check_support(
+        "More than 12 members of law enforcement were dead, 2 of whom were said to have been decapitated, according to Reuters.",
+        SEED_EVIDENCE,
+        "How many officers were beheaded?",
+    )
+    assert support.supported, support.reason
+
+
 def test_invented_name_at_the_start_of_a_sentence_is_rejected():
     support = check_support("Petrov reportedly arrested at least 2,000 people.", EVIDENCE, ARRESTED)
-    assert not support.supported
+    assert not support.supported and "petrov" in support.reason
 
 
-def test_number_from_the_question_is_allowed():
+def test_a_number_only_the_question_holds_is_not_evidence():
+    # "2 days ago" comes from the question, not from the evidence: the sentence claims more than the evidence says.
     support = check_support(
         "Police said dozens of attackers were liquidated overnight, 2 days ago.",
         EVIDENCE,
         "What happened 2 days ago?",
     )
-    assert "numbers" not in support.reason
+    assert not support.supported
+    assert "not in the evidence" in support.reason
 
 
 def test_degenerate_inputs():

@@ -196,3 +196,72 @@ def test_search_returns_at_most_k_distinct_chunks(seed):
     passages = seed.search("Kazakhstan protests", k=50)
     assert len(passages) == len({p.chunk.id for p in passages}) == min(50, len(seed.chunks))
     assert seed.stats()["chunks"] == len(seed.chunks)
+
+
+def test_zscore_fusion_worked_example():
+    from rag.retrieval import zscore_fusion
+
+    # dense: a=0.9, b=0.5, c=0.1 -> mean 0.5, std sqrt(0.32/3); z = +1.2247, 0, -1.2247
+    # lexical: b=4, d=2 -> mean 3, std 1; z = +1, -1. Missing items count the list's mean (z 0).
+    fused = dict(zscore_fusion([[("a", 0.9), ("b", 0.5), ("c", 0.1)], [("b", 4.0), ("d", 2.0)]], weights=[0.65, 0.35]))
+    z = 0.4 / math.sqrt(0.32 / 3)
+    assert fused["a"] == pytest.approx(0.65 * z)
+    assert fused["b"] == pytest.approx(0.35 * 1.0)
+    assert fused["c"] == pytest.approx(-0.65 * z)
+    assert fused["d"] == pytest.approx(-0.35)
+    assert [i for i, _ in zscore_fusion([[("a", 0.9), ("b", 0.5), ("c", 0.1)], [("b", 4.0), ("d", 2.0)]], weights=[0.65, 0.35])] == [
+        "a", "b", "d", "c",
+    ]
+    assert zscore_fusion([[("x", 3.0)]]) == [("x", 1.0)]  # a lone hit counts one spread ahead
+
+
+def test_allowed_rows_limit_dense_lexical_and_segmented_search():
+    vectors = np.eye(4, dtype=np.float32)
+    query = np.array([0.1, 0.9, 0.2, 0.0], dtype=np.float32)
+    allowed = np.array([True, False, True, True])
+    assert [i for i, _ in FaissIndex(vectors).search(query, 3, allowed)] == [2, 0, 3]
+    bm25 = BM25Index.build(TEXTS)
+    assert [i for i, _ in bm25.search("2000 arrested", 4, np.array([False, True, True, True]))] == []
+    remap = np.array([0, 1, -1, 2])  # row 2 deleted
+    seg = SegmentedIndex([(FaissIndex(vectors), remap)])
+    assert [i for i, _ in seg.search(query, 3, np.array([True, False, True]))] == [0, 2]
+
+
+def test_recency_prior_and_as_of_mask():
+    from rag.retrieval.recency import allowed_rows, recency_prior
+
+    days = np.array([100, 90, 110, -1])  # the last row is undated
+    mask = allowed_rows(days, 100)
+    assert mask.tolist() == [True, True, False, True]  # published after as_of: out; undated: kept
+    assert allowed_rows(days, 200) is None  # nothing to exclude
+    prior = recency_prior(days, 100, half_life=7.0)
+    assert prior[0] == 0.0 and prior[1] == pytest.approx(-math.log1p(10 / 7))
+    assert prior[1] < prior[0]
+    assert prior[3] == pytest.approx(np.median(prior[:3]))  # undated rows are neither hidden nor favoured
+    assert recency_prior(np.array([-1, -1]), 100, 7.0) is None
+
+
+def test_diversify_takes_one_passage_per_article_then_fills():
+    from rag.retrieval import diversify
+    from rag.types import Passage
+
+    def p(doc, i, score):
+        return Passage(Chunk(f"{doc}-{i}", doc, "x", 0, 1), score)
+
+    ranked = [p("a", 0, 3.0), p("a", 1, 2.9), p("b", 0, 2.0), p("a", 2, 1.5), p("c", 0, 1.0)]
+    assert [x.chunk.id for x in diversify(ranked, 3, 1)] == ["a-0", "b-0", "c-0"]
+    one_article = [p("a", i, 3.0 - i) for i in range(4)]
+    assert [x.chunk.id for x in diversify(one_article, 3, 1)] == ["a-0", "a-1", "a-2"]  # a lone article still fills k
+
+
+def test_titles_join_the_fusion():
+    from rag.retrieval.titles import TitleScorer
+
+    texts = ["The budget vote was held on Tuesday.", "The vote was held on Tuesday."]
+    chunks = [Chunk(f"d{i}-0", f"d{i}", t, 0, len(t)) for i, t in enumerate(texts)]
+    vectors = np.array([[1, 0], [1, 0]], dtype=np.float32)
+    titles = TitleScorer(["Bakery opens downtown", "Senate passes budget"], np.array([0, 1]), lambda ts: np.array([[0, 1.0] if "Senate" in t else [1.0, 0] for t in ts], dtype=np.float32))
+    plain = HybridRetriever(chunks, FaissIndex(vectors), BM25Index.build(texts), lambda q: np.array([0.6, 0.8], np.float32))
+    titled = HybridRetriever(chunks, FaissIndex(vectors), BM25Index.build(texts), lambda q: np.array([0.6, 0.8], np.float32), titles=titles)
+    assert plain.search("senate budget vote", 2)[0].chunk.doc_id == "d0"  # the chunk's own words
+    assert titled.search("senate budget vote", 2)[0].chunk.doc_id == "d1"  # the headline decides

@@ -138,7 +138,9 @@ def test_chat_page_end_to_end(app_url, tmp_path):
 
         # 6. an article holding a script payload is shown as text and runs nothing
         said = _ask(page, "What did the ferry operator say about the vessel?", "inspected")
-        assert "<script>" in said or "alert" in said or "inspected" in said
+        assert "inspected in March" in said
+        page.wait_for_timeout(500)
+        assert dialogs == []  # the payload near the quoted sentence ran nothing
         page.click("#open-source")
         page.wait_for_function(
             "() => document.querySelector('#article') && document.querySelector('#article').innerText.includes('Ferry')",
@@ -165,7 +167,11 @@ def test_eval_report_opens_in_chromium(seed_assistant, tmp_path):
     from rag.evaluation import eval_result, load_gold, run_eval
     from rag.evaluation.report import render_report
 
-    gold = ROOT / "tests" / "gold" / "seed.jsonl"
+    gold = tmp_path / "gold.jsonl"
+    # The seed questions, and one whose gold answer no article holds: a failure to show is certain.
+    lines = (ROOT / "tests" / "gold" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:10]
+    lines.append('{"id": "impossible", "question": "How many people were arrested?", "answers": ["7,777"]}')
+    gold.write_text("\n".join(lines) + "\n", encoding="utf-8")
     metrics, rows, interrupted = run_eval(seed_assistant, load_gold(gold), mode="extractive")
     page_file = tmp_path / "report.html"
     page_file.write_text(render_report(eval_result(seed_assistant, gold, metrics, rows, interrupted)), encoding="utf-8")
@@ -181,10 +187,12 @@ def test_eval_report_opens_in_chromium(seed_assistant, tmp_path):
         page.goto(page_file.as_uri())
         assert page.locator("#metrics").is_visible()
         assert "answerable_accuracy" in page.locator("#metrics").inner_text()
+        assert page.locator("svg[aria-label='risk-coverage curve']").is_visible()
         failed = page.locator("details.q")
-        if failed.count():
-            failed.first.locator("summary").click()
-            assert failed.first.locator(".passage").first.is_visible()
+        assert failed.count() >= 1
+        impossible = failed.filter(has_text="impossible").first
+        impossible.locator("summary").click()
+        assert impossible.locator(".passage").first.is_visible()
         out = ROOT / "out"
         out.mkdir(exist_ok=True)
         page.screenshot(path=str(out / "eval-report.png"))

@@ -37,6 +37,18 @@ def test_abstention_is_set_apart_from_answers():
     assert "No source answers" in sources_html(Answer(question="q", text="", abstained=True))
 
 
+def test_short_answer_leads_in_bold_and_sources_show_outlet_and_date():
+    text = "At least 2,000. At least 2,000 people have reportedly been arrested. [1]"
+    out = answer_markdown(Answer(question="q", text=text, short="At least 2,000"))
+    assert out.startswith("**At least 2,000**\n\n") and out.endswith("arrested. [1]")
+    passage = "At least 2,000 people have reportedly been arrested."
+    dated = _citation(passage, 100, 100 + len(passage))
+    card = sources_html(Answer(question="q", text=text, citations=[Citation(**{**dated.to_dict(), "source": "Reuters"})]))
+    assert "· Reuters · 2022-01-06" in card
+    undated = sources_html(Answer(question="q", text=text, citations=[Citation(**{**dated.to_dict(), "published": None})]))
+    assert "date unknown" in undated
+
+
 def test_answer_text_is_escaped():
     out = answer_markdown(Answer(question="q", text=f"He said {PAYLOAD} [1]."))
     assert "<script>" not in out and "&lt;script&gt;" in out

@@ -12,6 +12,11 @@ and with citation markers removed.
 - false_abstention_rate: answerable questions abstained / answerable questions.
 - citation_precision: citations whose passage contains a gold evidence string
   (or, when the item has none, a gold answer) / citations, on answerable questions.
+- truthfulness: (right answers - wrong answers) / all questions, where an answer
+  to an unanswerable question is wrong and an abstention counts 0 (CRAG's score):
+  below 0 means answering did more harm than saying nothing.
+- short_accuracy: short answers (``Answer.short``) that contain a gold answer /
+  short answers given; short_share: answered questions that led with one.
 - cited_share: non-abstained answers with at least one citation.
 - unsupported_share: answer sentences that their own citations do not support.
 - recall@k: answerable questions where a top-k chunk contains a gold evidence
@@ -150,6 +155,9 @@ def compute_metrics(rows: Sequence[dict], k: int) -> dict:
     if rows and all(r["answer"] is None for r in rows):
         return metrics | _latency(rows, "retrieval")
     answered = [r for r in rows if not r["abstained"]]
+    right = sum(r["correct"] for r in answered)
+    shorts = [r for r in answered if r.get("short")]
+    short_right = sum(r["gold"]["answerable"] and answer_correct(r["short"], r["gold"]["answers"], True, False) for r in shorts)
     cites = [ok for r in ans for ok in r["citations_ok"]]
     sentences = sum(r.get("sentences", 0) for r in answered)
     unsupported = sum(r.get("unsupported", 0) for r in answered)
@@ -158,6 +166,9 @@ def compute_metrics(rows: Sequence[dict], k: int) -> dict:
         | {
             "accuracy": _ratio(sum(r["correct"] for r in rows), len(rows)),
             "answerable_accuracy": _ratio(sum(r["correct"] for r in ans), len(ans)),
+            "truthfulness": _ratio(right - (len(answered) - right), len(rows)),
+            "short_accuracy": _ratio(short_right, len(shorts)),
+            "short_share": _ratio(len(shorts), len(answered)),
             "exact_match": _ratio(sum(r["exact"] for r in ans), len(ans)),
             "token_f1": _ratio(sum(r["f1"] for r in ans), len(ans)),
             "abstention_recall": _ratio(sum(r["abstained"] for r in una), len(una)),

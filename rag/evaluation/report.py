@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from .curve import svg_curve
 from .metrics import retrieved_within
 
 __all__ = ["render_report", "failure_cause", "histogram"]
@@ -164,6 +165,12 @@ def render_report(result: dict) -> str:
         f"model {e(str(settings.get('model')))} · {len(rows)} questions, {len(failed)} failed.{e(note)}</div>",
         "<h2>Metrics</h2>",
         _metrics_table(metrics),
+        *(
+            []
+            if retrieval_only
+            else ["<h2>Risk and coverage</h2>", "<p class='sub'>Answering the most confident questions first: "
+                  "the accuracy of those answered and the truthfulness over all, as the threshold moves.</p>", svg_curve(rows)]
+        ),
         f"<h2>Latency ({timing} time per question)</h2>",
         _svg_histogram([r["timings"].get(timing, 0.0) for r in rows], f"{timing} time (s)"),
         "<h2>Failed questions</h2>",

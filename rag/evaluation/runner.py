@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from ..answer.verify import check_support, strip_markers
 from ..text import split_sentences
-from ..verify import check_support, strip_markers
 from .gold import GoldItem
 from .metrics import compute_metrics, score_row
 
@@ -23,6 +23,9 @@ class EvalRow:
     answer: str | None  # None in a retrieval-only run
     abstained: bool
     mode: str
+    short: str | None = None
+    confidence: float | None = None
+    withheld: str | None = None  # the answer an abstention held back (for the risk-coverage curve)
     citations: list[dict] = field(default_factory=list)
     retrieved: list[dict] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
@@ -31,15 +34,30 @@ class EvalRow:
 
 
 def count_unsupported(answer) -> tuple[int, int]:
-    """(sentences, sentences not supported by the quotes they cite) of an answer."""
+    """(sentences, sentences not supported by the quotes they cite) of an answer.
+
+    Each sentence is checked against the sentences it cites with the verifier in its strict
+    setting (one cited sentence must carry the whole claim), stricter than the check that
+    let the sentence through; a short answer is checked as a copy of a cited sentence, and the
+    assistant's own notes that lead an answer ("Taking “he” to mean …") are not claims.
+    """
     by_n = {c.n: c.quote for c in answer.citations}
-    sentences = [s.text for s in split_sentences(answer.text)]
+    text = answer.text
+    for note in getattr(answer, "notes", None) or []:  # "Taking “he” to mean …": the assistant's, not a claim
+        if text.startswith(note):
+            text = text[len(note) :].lstrip()
     bad = 0
+    short = getattr(answer, "short", None)
+    if short and text.startswith(short.rstrip(" .")):
+        text = text[len(short.rstrip(" .")) :].lstrip(". ")
+        bad += not any(short.rstrip(" .") in c.quote for c in answer.citations)
+    sentences = [s.text for s in split_sentences(text)]
     for s in sentences:
         cited = [by_n[int(n)] for n in re.findall(r"\[(\d+)\]", s) if int(n) in by_n]
-        if not cited or not check_support(strip_markers(s), cited, answer.question).supported:
+        claim = strip_markers(s)
+        if not cited or (claim not in cited and not check_support(claim, cited, strict=True).supported):
             bad += 1
-    return len(sentences), bad
+    return len(sentences) + bool(short), bad
 
 
 def _passages(passages) -> list[dict]:
@@ -51,7 +69,7 @@ def _passages(passages) -> list[dict]:
 
 def _answer_row(assistant, item: GoldItem, mode: str | None, k: int) -> EvalRow:
     t0 = time.perf_counter()
-    answer = assistant.ask(item.question, history=item.history or None, mode=mode, k=k)
+    answer = assistant.ask(item.question, history=item.history or None, mode=mode, k=k, as_of=item.date)
     timings = dict(answer.timings)
     timings.setdefault("total", time.perf_counter() - t0)
     n_sent, n_bad = count_unsupported(answer) if not answer.abstained else (0, 0)
@@ -62,6 +80,9 @@ def _answer_row(assistant, item: GoldItem, mode: str | None, k: int) -> EvalRow:
         answer=answer.text,
         abstained=answer.abstained,
         mode=answer.mode,
+        short=answer.short,
+        confidence=answer.confidence,
+        withheld=answer.withheld,
         citations=[c.to_dict() for c in answer.citations],
         retrieved=_passages(answer.passages),
         timings=timings,
@@ -72,7 +93,7 @@ def _answer_row(assistant, item: GoldItem, mode: str | None, k: int) -> EvalRow:
 
 def _retrieval_row(assistant, item: GoldItem, k: int) -> EvalRow:
     t0 = time.perf_counter()
-    passages = assistant.retrieve(item.question, item.history or None, k=k)
+    passages = assistant.retrieve(item.question, item.history or None, k=k, as_of=item.date)
     elapsed = time.perf_counter() - t0
     return EvalRow(
         id=item.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .dense import APPROXIMATE_FROM, DenseIndex, FaissIndex, HnswIndex, SegmentedIndex, dense_index
 from .fusion import reciprocal_rank_fusion, zscore_fusion
 from .lexical import BM25Index, LexicalIndex, Postings
-from .retriever import HybridRetriever
+from .retriever import HybridRetriever, diversify
 
 __all__ = [
     "DenseIndex",
@@ -20,4 +20,5 @@ __all__ = [
     "reciprocal_rank_fusion",
     "zscore_fusion",
     "HybridRetriever",
+    "diversify",
 ]

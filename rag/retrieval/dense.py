@@ -23,9 +23,22 @@ def wants_graph(rows: int) -> bool:
 
 
 class DenseIndex(Protocol):
-    """Nearest rows of a vector matrix by inner product."""
+    """Nearest rows of a vector matrix by inner product; ``allowed`` (one flag a row) limits
+    the search to some rows, inside FAISS, so the others never crowd them out."""
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]: ...
+    def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+
+class _Bitmap:
+    """A FAISS selector of the rows flagged in a boolean mask (it keeps the bits alive)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        import faiss
+
+        self._bits = np.packbits(np.ascontiguousarray(mask, dtype=np.uint8), bitorder="little")
+        self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
+        self.params = faiss.SearchParameters(sel=self.selector)
+        self.count = int(mask.sum())
 
 
 class _Faiss:
@@ -34,8 +47,11 @@ class _Faiss:
     _index: object
     size: int
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return _search(self._index, self.size, query, n)
+    def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        if allowed is None:
+            return _search(self._index, self.size, query, n)
+        sel = _Bitmap(allowed)
+        return _search(self._index, sel.count, query, n, sel.params)
 
     def without(self, rows: np.ndarray) -> DenseIndex:
         """The same index searched as if ``rows`` were not there (they are filtered inside FAISS,
@@ -55,8 +71,14 @@ class _Without:
         # Plain SearchParameters keep an HNSW graph's own efSearch.
         self._params = faiss.SearchParameters(sel=self._not)
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return _search(self._index, self.size, query, n, self._params)
+        self._alive = np.ones(size, dtype=bool)
+        self._alive[rows] = False
+
+    def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        if allowed is None:
+            return _search(self._index, self.size, query, n, self._params)
+        sel = _Bitmap(allowed & self._alive)
+        return _search(self._index, sel.count, query, n, sel.params)
 
 
 class FaissIndex(_Faiss):
@@ -146,8 +168,11 @@ class SegmentedIndex:
             dead = np.flatnonzero(remap < 0)
             self._parts.append((index.without(dead) if len(dead) else index, remap))
 
-    def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        hits = [(int(remap[i]), s) for index, remap in self._parts for i, s in index.search(query, n)]
+    def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        hits = []
+        for index, remap in self._parts:
+            part = None if allowed is None else (remap >= 0) & allowed[np.maximum(remap, 0)]
+            hits.extend((int(remap[i]), s) for i, s in index.search(query, n, part))
         hits.sort(key=lambda h: -h[1])
         return hits[:n]
 

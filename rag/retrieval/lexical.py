@@ -34,7 +34,7 @@ B = 0.75
 class LexicalIndex(Protocol):
     """Keyword search over the chunks, by row number."""
 
-    def search(self, query: str, n: int) -> list[tuple[int, float]]: ...
+    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
 
 
 def tokenize(text: str) -> list[str]:
@@ -153,7 +153,17 @@ class BM25Index:
         """An index over ``texts``, row i being text i."""
         return cls([(Postings.build(texts), np.arange(len(texts)))], len(texts))
 
-    def search(self, query: str, n: int) -> list[tuple[int, float]]:
+    def idf(self, term: str) -> float:
+        """Lucene's inverse document frequency of an index term over the live rows (a term no row
+        holds gets the highest value: it is as rare as a term can be)."""
+        df = 0
+        for postings, lookup, remap in self._parts:
+            t = lookup.get(term)
+            if t is not None:
+                df += int(np.count_nonzero(remap[postings.rows[postings.indptr[t] : postings.indptr[t + 1]]] >= 0))
+        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+
+    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         scores = np.zeros(self.size, dtype=np.float32)
         for term in tokenize(query):
             hits = []
@@ -172,6 +182,8 @@ class BM25Index:
             for rows, tf in hits:
                 norm = K1 * (1 - B + B * self._lengths[rows] / self._avgdl)
                 scores[rows] += idf * tf / (tf + norm)  # a row appears once per term, so no add.at
+        if allowed is not None:
+            scores[~allowed] = 0.0
         n = min(n, int(np.count_nonzero(scores)))
         if n <= 0:
             return []

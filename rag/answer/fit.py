@@ -1,0 +1,333 @@
+"""Fit the reader's weights on gold sets: ``python -m rag.answer.fit GOLD=INDEX [GOLD=INDEX …] [--elsewhere GOLD=INDEX]``.
+
+Every question is planned and read exactly as answering does (`rag.answer.query`,
+`rag.answer.reader`), with its gold ``date`` as ``as_of``. Three logistic
+regressions are fitted in turn, each on the previous one's out-of-fold output:
+
+1. the sentence model: does this sentence hold a gold answer?
+2. the span model (factoid questions): is this span the gold answer? Its
+   ``label_prior`` feature is a table of how often answers to each question
+   class carry each entity label, counted on the training folds only;
+3. the confidence model: is the answer the assistant would give right?
+   (a wrong answer and an answer to an unanswerable question count alike).
+
+The confidence model also sees made-up unanswerable questions: every third
+dated question again with the articles holding its answer hidden
+(``--withhold-every``), and with ``--elsewhere GOLD=INDEX`` a gold set's
+questions asked of an unrelated index. Each gold set and each made-up kind
+weighs the same in its fit (``_balanced``).
+
+Folds are whole weeks of the gold ``date`` (undated questions are spread over
+the folds), and every figure printed is out-of-fold. The answer threshold is
+the confidence that maximised truthfulness ((right − wrong) / questions) on
+the other folds; the short-answer threshold maximised short answers right
+minus wrong. The final models are fitted on everything and written with the
+per-fold figures to ``--out`` (default: the shipped ``weights.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from .collect import Item, _contains, _matches, _placeholder, _week_folds, collect
+from .confidence import CONFIDENCE_FEATURES, decide, missing_names
+from .features import SENTENCE_FEATURES, SPAN_FEATURES, span_features, span_groups
+from .reader import SPAN_SENTENCES, _all_in_question
+from .score import WEIGHTS_FILE, LinearModel, Weights
+
+C = 1.0
+
+
+def _natural(item: Item) -> bool:
+    """A gold question as asked of its own corpus: thresholds are chosen and figures reported on
+    these; the made-up unanswerable variants (withheld, elsewhere) only train the models."""
+    return "#" not in item.id
+
+
+def _balanced(items: list[Item]) -> np.ndarray:
+    """Sample weights giving each gold set, and each made-up variant of it, the same total
+    weight: a corpus with many questions (or many invented negatives) must not decide alone
+    what a confident answer looks like."""
+    group = [(it.source, it.id.partition("#")[2]) for it in items]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for g in group:
+        counts[g] += 1
+    w = np.array([1.0 / counts[g] for g in group])
+    return w * len(w) / w.sum()
+
+
+def _fit(x: np.ndarray, y: np.ndarray, names, weight: np.ndarray | None = None) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    if len(set(y.tolist())) < 2:
+        return LinearModel(tuple(names), mean, scale, np.zeros(x.shape[1]), 10.0 if y.any() else -10.0)
+    m = LogisticRegression(C=C, max_iter=5000).fit((x - mean) / scale, y, sample_weight=weight)
+    return LinearModel(tuple(names), mean, scale, m.coef_[0], float(m.intercept_[0]))
+
+
+def _fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = 1.0) -> LinearModel:
+    """A conditional logit: per question, softmax over its candidates, fitted to put the mass on
+    the right ones (L2-penalised, standardised features, scipy's L-BFGS)."""
+    from scipy.optimize import minimize
+
+    x_all = np.concatenate([x for x, _ in groups])
+    mean = x_all.mean(axis=0)
+    scale = x_all.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    data = [((x - mean) / scale, y / y.sum()) for x, y in groups if y.any()]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for x, target in data:
+            z = x @ w
+            z -= z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            total -= float(target @ np.log(p + 1e-12))
+            grad -= x.T @ (target - p)
+        return total + l2 * float(w @ w) / 2, grad + l2 * w
+
+    w = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B").x
+    return LinearModel(tuple(names), mean, scale, w, 0.0, softmax=True)
+
+
+def _label_table(rows: list[tuple[str, str, bool]]) -> dict[str, dict[str, float]]:
+    """answer class -> label -> log-odds of a span with that label being the answer (add-one smoothed)."""
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for cls, label, hit in rows:
+        for c in (cls, "other"):
+            counts[c][label][0] += hit
+            counts[c][label][1] += 1
+    table = {}
+    for cls, labels in counts.items():
+        table[cls] = {lab: math.log((h + 0.5) / (n - h + 0.5)) for lab, (h, n) in labels.items()}
+        table[cls]["*"] = math.log(0.5 / (sum(n for _, n in labels.values()) + 0.5))
+    return table
+
+
+_SPAN_CACHE: dict[tuple[str, int], tuple] = {}
+
+
+def _span_rows(item: Item, logits: np.ndarray, prior: Weights):
+    """(groups, features, labels) of an item's spans; only the label prior column depends on
+    ``prior``, so the rest is computed once per item and these logits."""
+    key = (item.id, hash(logits.tobytes()))
+    if key not in _SPAN_CACHE:
+        q, cands, spans, articles, focus = item.read
+        top = set(np.argsort(-logits, kind="stable")[:SPAN_SENTENCES].tolist())
+        chosen = [s for s in spans if s.sentence in top]
+        groups = [g for g in span_groups(chosen, logits) if not _all_in_question(q, g.best.text)]
+        x = span_features(q, groups, cands, logits, lambda c, label: 0.0,
+                          lambda texts: np.array([focus.get(t, 0.0) for t in texts]), articles)
+        y = np.array([_matches(g.best.text, item.answers) for g in groups], dtype=bool)
+        _SPAN_CACHE[key] = (groups, x, y)
+    groups, x, y = _SPAN_CACHE[key]
+    x = x.copy()
+    if len(x):
+        x[:, SPAN_FEATURES.index("label_prior")] = [prior.prior(item.answer_class, g.label) for g in groups]
+    return groups, x, y
+
+
+def _decide(item: Item, s_logits: np.ndarray, span_model: LinearModel | None, prior: Weights):
+    """(confidence row, answer-text-if-short-shown, answer-text-without-short, short right?, short prob)."""
+    q, cands, _, articles, _ = item.read
+    groups, xs, ys = _span_rows(item, s_logits, prior) if item.factoid else ([], np.zeros((0, 0)), np.zeros(0))
+    if span_model is None or not len(groups):
+        groups, xs, ys = [], np.zeros((0, 0)), np.zeros(0)
+    sp = span_model.probabilities(xs) if len(groups) else np.zeros(0)
+    d = decide(q, item.x, s_logits, xs, sp, [g.best.sentence for g in groups], missing_names(q, cands, articles))
+    if d.pick is None:
+        return d.rows[0], item.texts[d.lead], None, False, 0.0
+    return d.rows[d.pick], item.texts[d.lead], groups[d.pick].best.text, bool(ys[d.pick]), float(sp[d.pick])
+
+
+def _best_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
+    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong)."""
+    order = np.argsort(-conf)
+    total = np.cumsum(gain[order])
+    if not len(total) or total.max() <= 0:
+        return float(conf.max() + 1e-6) if len(conf) else 1.0
+    k = int(np.argmax(total))
+    return float(conf[order[k]])
+
+
+def run(items: list[Item]) -> tuple[dict, list[dict]]:
+    folds = sorted({it.fold for it in items})
+    # 1. sentence model, out of fold
+    s_oof: dict[str, np.ndarray] = {}
+    for f in folds:
+        train = [it for it in items if it.fold != f and len(it.y)]
+        m = _fit(np.concatenate([it.x for it in train]), np.concatenate([it.y for it in train]), SENTENCE_FEATURES)
+        for it in items:
+            if it.fold == f and len(it.y):
+                s_oof[it.id] = m.logits(it.x)
+    readable = [it for it in items if it.id in s_oof]
+    # 2. span model, out of fold, its label table from the training folds
+    priors, span_models = {}, {}
+    for f in folds:
+        train = [it for it in readable if it.fold != f and it.factoid]
+        table_rows = []
+        placeholder = _placeholder()
+        for it in train:
+            groups, _, ys = _span_rows(it, s_oof[it.id], placeholder)
+            table_rows += [(it.answer_class, g.label, bool(h)) for g, h in zip(groups, ys)]
+        prior = Weights(*[getattr(placeholder, n) for n in ("sentence", "span", "confidence")], _label_table(table_rows), 0.5, 0.5, {}, {})
+        rows = []
+        for it in train:
+            _, x, y = _span_rows(it, s_oof[it.id], prior)
+            if len(y):
+                rows.append((x, y))
+        priors[f] = prior
+        span_models[f] = _fit_softmax(rows, SPAN_FEATURES)
+    # 3. confidence rows, labels, out of fold
+    decided = {it.id: _decide(it, s_oof[it.id], span_models[it.fold], priors[it.fold]) for it in readable}
+    labels_sentence, short_gain = {}, {}
+    for it in readable:
+        _, text, short, short_ok, _ = decided[it.id]
+        labels_sentence[it.id] = _contains(text, it.answers) or (short is not None and short_ok)
+        short_gain[it.id] = 1.0 if short_ok else -1.0
+    conf_oof: dict[str, float] = {}
+    thresholds: dict[int, tuple[float, float]] = {}
+    for f in folds:
+        train = [it for it in readable if it.fold != f]
+        m = _fit(np.stack([decided[it.id][0] for it in train]), np.array([labels_sentence[it.id] for it in train]),
+                 CONFIDENCE_FEATURES, _balanced(train))
+        # The threshold is set on the questions as asked: the made-up unanswerable ones teach the
+        # model what a missing answer looks like, but would overstate how often one is missing.
+        natural = [it for it in train if _natural(it)]
+        c_train = m.probabilities(np.stack([decided[it.id][0] for it in natural]))
+        gain = np.array([1.0 if labels_sentence[it.id] else -1.0 for it in natural])
+        t_answer = _best_threshold(c_train, gain)
+        shorts = [it for it in train if decided[it.id][2] is not None]
+        t_short = _best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([short_gain[it.id] for it in shorts])) if shorts else 1.0
+        thresholds[f] = (t_answer, t_short)
+        for it in readable:
+            if it.fold == f:
+                conf_oof[it.id] = float(m.probabilities(decided[it.id][0][None, :])[0])
+    report = []
+    for f in folds + [None]:
+        chosen = [it for it in items if (f is None or it.fold == f) and _natural(it)]
+        withheld = [it for it in items if (f is None or it.fold == f) and "#withheld" in it.id]
+        elsewhere = [it for it in items if (f is None or it.fold == f) and "#elsewhere" in it.id]
+        right = wrong = short_right = short_wrong = answered = 0
+        for it in chosen:
+            if it.id not in conf_oof:
+                continue
+            t_answer, t_short = thresholds[it.fold]
+            if conf_oof[it.id] < t_answer:
+                continue
+            answered += 1
+            ok = labels_sentence[it.id] if it.answers else False
+            right += ok
+            wrong += not ok
+            _, _, short, short_ok, short_p = decided[it.id]
+            if short is not None and short_p >= t_short:
+                short_right += short_ok
+                short_wrong += not short_ok
+
+        def abstained(it: Item) -> bool:
+            return it.id not in conf_oof or conf_oof[it.id] < thresholds[it.fold][0]
+
+        unanswerable_abstained = sum(1 for it in chosen if not it.answers and abstained(it))
+        n = len(chosen)
+        report.append({
+            "fold": "all" if f is None else f, "questions": n, "answered": answered,
+            "accuracy": round((right + unanswerable_abstained) / n, 3) if n else None,
+            "truthfulness": round((right - wrong) / n, 3) if n else None,
+            "short_shown": short_right + short_wrong, "short_precision": round(short_right / max(1, short_right + short_wrong), 3),
+            "withheld": len(withheld), "withheld_abstained": round(sum(abstained(it) for it in withheld) / len(withheld), 3) if withheld else None,
+            "elsewhere": len(elsewhere),
+            "elsewhere_abstained": round(sum(abstained(it) for it in elsewhere) / len(elsewhere), 3) if elsewhere else None,
+        })
+    state = {"s_oof": s_oof, "decided": decided, "labels": labels_sentence, "short_gain": short_gain, "readable": readable,
+             "span_models": span_models, "priors": priors, "thresholds": thresholds, "confidence": conf_oof}
+    return state, report
+
+
+def fit_all(items: list[Item]) -> Weights:
+    state, report = run(items)
+    readable = state["readable"]
+    sentence = _fit(np.concatenate([it.x for it in readable]), np.concatenate([it.y for it in readable]), SENTENCE_FEATURES)
+    placeholder = _placeholder()
+    table_rows, xs = [], []
+    for it in readable:
+        if it.factoid:
+            groups, _, y = _span_rows(it, state["s_oof"][it.id], placeholder)
+            table_rows += [(it.answer_class, g.label, bool(h)) for g, h in zip(groups, y)]
+    prior = Weights(placeholder.sentence, placeholder.span, placeholder.confidence, _label_table(table_rows), 0.5, 0.5, {}, {})
+    for it in readable:
+        if it.factoid:
+            _, x, y = _span_rows(it, state["s_oof"][it.id], prior)
+            if len(y):
+                xs.append((x, y))
+    span = _fit_softmax(xs, SPAN_FEATURES)
+    decided = {it.id: _decide(it, state["s_oof"][it.id], span, prior) for it in readable}
+    conf_x = np.stack([decided[it.id][0] for it in readable])
+    labels = np.array([_contains(decided[it.id][1], it.answers) or (decided[it.id][2] is not None and decided[it.id][3]) for it in readable])
+    confidence = _fit(conf_x, labels, CONFIDENCE_FEATURES, _balanced(readable))
+    natural = np.array([_natural(it) for it in readable])
+    gain = np.where(labels, 1.0, -1.0)
+    t_answer = _best_threshold(confidence.probabilities(conf_x)[natural], gain[natural])
+    shorts = [it for it in readable if decided[it.id][2] is not None]
+    t_short = _best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([1.0 if decided[it.id][3] else -1.0 for it in shorts]))
+    info = {"fitted": date.today().isoformat(), "questions": len(items), "folds": report, "C": C}
+    return Weights(sentence, span, confidence, prior.label_prior, t_answer, t_short, info, {})
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m rag.answer.fit", description=__doc__.split("\n\n")[0])
+    ap.add_argument("sets", nargs="+", metavar="GOLD=INDEX", help="a gold file and the index its questions are asked of")
+    ap.add_argument("--out", default=str(WEIGHTS_FILE), help="where to write the weights (default: the shipped file)")
+    ap.add_argument("--cache", default=None, help="a file keeping what was read, to refit without reading again")
+    ap.add_argument("--elsewhere", action="append", default=[], metavar="GOLD=INDEX",
+                    help="also read GOLD's questions of an index about other things, as unanswerable (repeatable)")
+    ap.add_argument("--withhold-every", type=int, default=3, metavar="N",
+                    help="also read every Nth dated question with its answer's articles hidden, as unanswerable (0: none)")
+    args = ap.parse_args(argv)
+    from ..embedder import SentenceTransformerEmbedder
+    from ..evaluation.gold import load_gold
+
+    cache = Path(args.cache) if args.cache else None
+    if cache and cache.exists():
+        items = pickle.loads(cache.read_bytes())
+    else:
+        embedder = SentenceTransformerEmbedder()
+        items = []
+        for spec in args.sets:
+            gold, _, index_dir = spec.partition("=")
+            fold_of = _week_folds([g.date for g in load_gold(gold)])
+            items += collect(gold, index_dir, embedder, fold_of, args.withhold_every)
+        for spec in args.elsewhere:
+            gold, _, index_dir = spec.partition("=")
+            fold_of = _week_folds([g.date for g in load_gold(gold)])
+            items += collect(gold, index_dir, embedder, fold_of, elsewhere=True)
+        if cache:
+            cache.write_bytes(pickle.dumps(items))
+    weights = fit_all(items)
+    out = {"sentence": weights.sentence.to_dict(), "span": weights.span.to_dict(), "confidence": weights.confidence.to_dict(),
+           "label_prior": {c: {k: round(v, 4) for k, v in t.items()} for c, t in weights.label_prior.items()},
+           "answer_threshold": round(weights.answer_threshold, 4), "short_threshold": round(weights.short_threshold, 4),
+           "info": weights.info}
+    previous = Path(args.out)
+    if previous.exists():  # a refit keeps the choosers fitted before (they are refitted separately)
+        out["choosers"] = json.loads(previous.read_text(encoding="utf-8")).get("choosers", {})
+    previous.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    for row in weights.info["folds"]:
+        print(json.dumps(row))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Fit when to trust a model's pick among the reader's short answers:
+``python -m rag.answer.fit_chooser --model PATH --cache ITEMS [GOLD=INDEX …]``.
+
+The model (`rag.answer.choose`) is shown the reader's best short answers for
+every factoid gold question (out of fold, exactly as `rag.answer.fit` reads
+them) and made to pick one by grammar. A logistic regression over the
+reader's confidence features of its pick, whether it agrees with the reader's
+own best, and how the reader ranked its pick estimates the chance the pick is
+right; the threshold maximises truthfulness on the other folds, and every
+fold's figures are printed. The result is stored in ``weights.json`` under
+``choosers`` keyed by the model file's name: auto mode lets a model choose only
+when such an entry shows that its picks beat the reader's (cross-validated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import fit as F
+from .choose import CHOOSER_FEATURES, choice_messages, chooser_row
+from .confidence import decide, missing_names
+from .reader import ALTERNATIVES, ShortAnswer
+from .score import WEIGHTS_FILE
+
+
+def _alternatives(item, state):
+    groups, xs, ys = F._span_rows(item, state["s_oof"][item.id], state["priors"][item.fold])
+    if len(groups) < 2:
+        return None
+    probs = state["span_models"][item.fold].probabilities(xs)
+    order = [int(i) for i in np.argsort(-probs, kind="stable")[:ALTERNATIVES]]
+    q, cands, _, _, _ = item.read
+    alts = [ShortAnswer(groups[i].best.text, float(probs[i]), cands[groups[i].best.sentence], groups[i].best.start, groups[i].best.end) for i in order]
+    return groups, xs, ys, probs, order, alts
+
+
+def collect(items, state, llm) -> list[dict]:
+    rows = []
+    for n, it in enumerate(items):
+        if not it.factoid or it.id not in state["s_oof"]:
+            continue
+        found = _alternatives(it, state)
+        if found is None:
+            continue
+        groups, xs, ys, probs, order, alts = found
+        q, cands, _, arts, _ = it.read
+        texts = list(dict.fromkeys(a.text for a in alts))
+        picked = llm.choose(choice_messages(q.text, alts, arts), texts)
+        if picked is None:
+            continue
+        rank = next(k for k, a in enumerate(alts) if a.text == texts[picked])
+        g = order[rank]
+        s_logits = state["s_oof"][it.id]
+        base = decide(q, it.x, s_logits, xs, probs, [gr.best.sentence for gr in groups],
+                      missing_names(q, cands, arts)).rows[g]
+        text = it.texts[groups[g].best.sentence]
+        right = bool(it.answers) and (bool(ys[g]) or F._contains(text, it.answers))
+        rows.append({"id": it.id, "fold": it.fold, "x": chooser_row(base, agrees=rank == 0, probability=float(probs[g]), rank=rank).tolist(),
+                     "right": right, "short_right": bool(ys[g]), "reader_right": bool(state["labels"].get(it.id))})
+        if n % 25 == 0:
+            print(f"  {len(rows)} picks", file=sys.stderr, flush=True)
+    return rows
+
+
+def fit(rows: list[dict]) -> dict:
+    folds = sorted({r["fold"] for r in rows})
+    x = np.array([r["x"] for r in rows], dtype=np.float64)
+    y = np.array([r["right"] for r in rows])
+    report = []
+    conf = np.zeros(len(rows))
+    thresholds = {}
+    for f in folds:
+        train = np.array([r["fold"] != f for r in rows])
+        m = F._fit(x[train], y[train], CHOOSER_FEATURES)
+        thresholds[f] = F._best_threshold(m.probabilities(x[train]), np.where(y[train], 1.0, -1.0))
+        conf[~train] = m.probabilities(x[~train])
+    for f in [*folds, None]:
+        sel = [i for i, r in enumerate(rows) if f is None or r["fold"] == f]
+        answered = [i for i in sel if conf[i] >= thresholds[rows[i]["fold"]]]
+        right = sum(y[i] for i in answered)
+        report.append({
+            "fold": "all" if f is None else f, "factoid_questions": len(sel),
+            "pick_right": round(float(np.mean([y[i] for i in sel])), 3) if sel else None,
+            "reader_right": round(float(np.mean([rows[i]["reader_right"] for i in sel])), 3) if sel else None,
+            "answered": len(answered), "truthfulness": round((2 * right - len(answered)) / len(sel), 3) if sel else None,
+        })
+    model = F._fit(x, y, CHOOSER_FEATURES)
+    threshold = F._best_threshold(model.probabilities(x), np.where(y, 1.0, -1.0))
+    overall = report[-1]
+    return {"confidence": model.to_dict(), "threshold": round(threshold, 4), "folds": report,
+            "better_than_reader": bool(overall["pick_right"] is not None and overall["pick_right"] > overall["reader_right"])}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m rag.answer.fit_chooser", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="the GGUF model whose picks to calibrate")
+    ap.add_argument("--cache", required=True, help="the items file `rag.answer.fit --cache` wrote")
+    ap.add_argument("--out", default=str(WEIGHTS_FILE))
+    args = ap.parse_args(argv)
+    from ..llm import LlamaCppLLM
+
+    items = pickle.loads(Path(args.cache).read_bytes())
+    state, _ = F.run(items)
+    llm = LlamaCppLLM(args.model)
+    # Only questions asked of their own corpus: the made-up unanswerable variants have no pick to judge.
+    entry = fit(collect([it for it in items if F._natural(it)], state, llm))
+    weights = json.loads(Path(args.out).read_text(encoding="utf-8"))
+    weights.setdefault("choosers", {})[llm.name] = entry
+    Path(args.out).write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    for row in entry["folds"]:
+        print(json.dumps(row))
+    print(f"{llm.name}: picks better than the reader: {entry['better_than_reader']}; wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Read a question: what kind of answer it wants, the noun it asks about, its terms and names.
+
+The answer class comes from the question's grammar (its wh-word, read by
+spaCy's tagger and parser), never from topic words: "how many" wants a
+number, "when" a time, "who" a person, "where" a place, "which X" / "what X" /
+"this X" a thing of kind X (X is the *focus*, compared with candidate answers
+by embedding), "why" a reason and "how" a manner. Classes that name a thing
+(``FACTOID``) get a short answer drawn from an evidence sentence; the others
+are answered with whole sentences.
+
+Term weights are the index's inverse document frequencies (passed in as
+``idf``), so "people" counts for less than "Almaty" because the articles say
+so, not because a list does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..text import STOPWORDS, _fold, content_terms
+from . import nlp
+
+__all__ = ["Question", "analyze", "ANSWER_CLASSES", "FACTOID"]
+
+ANSWER_CLASSES = ("number", "time", "person", "place", "thing", "quote", "reason", "manner", "other")
+FACTOID = ("number", "time", "person", "place", "thing")
+
+_WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+# Grammar, not topic: the measure words of "how X", and the time nouns of "what X".
+_HOW_NUMBER = {"many", "much", "old", "long", "far", "large", "big", "often", "tall", "high", "deep", "fast"}
+_TIME_NOUNS = {"day", "date", "year", "month", "time", "week", "weekday", "hour", "decade", "century", "season"}
+_PLACE_NOUNS = {"place", "location", "where"}
+_SAY_LEMMAS = {
+    "say", "call", "describe", "tell", "chant", "yell", "shout", "write", "claim", "warn", "urge", "demand",
+    "accuse", "dub", "label", "refer", "compare", "announce", "promise", "vow", "characterize", "characterise",
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the reader sees it."""
+
+    text: str
+    answer_class: str
+    focus: str = ""  # the noun the answer is an instance of: "team" in "which team"
+    weights: dict[str, float] = field(default_factory=dict)  # content stem -> weight
+    entities: tuple[str, ...] = ()  # the named things it is about
+    referent: str | None = None  # what a pronoun stands for, resolved from the conversation
+    core: str = ""  # the clause that asks ("how many people were arrested?"), without a preamble
+
+    @property
+    def factoid(self) -> bool:
+        return self.answer_class in FACTOID
+
+
+def _wh_token(tokens) -> int | None:
+    """The first question word of the last sentence that has one: a quiz question's preamble
+    ("…the astronauts who will fly. How many were selected?") can hold relative ones."""
+    found: int | None = None
+    current: int | None = None
+    for i, t in enumerate(tokens):
+        if i > 0 and tokens[i - 1].text in (".", "?", "!") and t.text[:1].isupper():
+            found = current if current is not None else found
+            current = None
+        if current is None and t.text.lower() in _WH and t.tag in ("WDT", "WP", "WP$", "WRB"):
+            current = i
+    return current if current is not None else found
+
+
+def _noun_phrase(tokens, head: int, skip: int = -1) -> str:
+    """The head noun with the run of nouns and adjectives before it ("Russian foreign ministry
+    spokesperson"), starting after token ``skip``."""
+    start = head
+    while start - 1 > skip and tokens[start - 1].tag[:2] in ("NN", "JJ") and tokens[start - 1].dep in ("compound", "amod", "nmod"):
+        start -= 1
+    return " ".join(t.text for t in tokens[start : head + 1])
+
+
+def _classify(parse) -> tuple[str, str]:
+    """(answer class, focus) from the question's parse."""
+    tokens = parse.tokens
+    low = [t.text.lower() for t in tokens]
+    w = _wh_token(tokens)
+    if w is None:
+        # A quiz "this X" ("…romped past this opponent", "…talks with this leader:").
+        for i, t in enumerate(tokens):
+            if low[i] in ("this", "these") and t.dep == "det" and tokens[t.head].tag.startswith("NN"):
+                h = t.head
+                if tokens[h].text.lower() in ("week", "year", "month", "weekend", "morning", "time"):
+                    continue
+                return _by_focus(tokens[h].lemma, _noun_phrase(tokens, h))
+        if tokens and tokens[-1].text == ":":
+            return "thing", ""  # a fill-in-the-blank quiz item ("…previously held by:")
+        return "other", ""
+    word = low[w]
+    nxt = low[w + 1] if w + 1 < len(low) else ""
+    if word == "how":
+        if nxt in _HOW_NUMBER:
+            # "how many people": "many" modifies the counted noun, with no verb between them
+            measure = tokens[w + 1]
+            head = measure.head if nxt in ("many", "much") and tokens[measure.head].tag.startswith("NN") else None
+            if head is not None and (head <= w + 1 or any(t.tag[:2] in ("VB", "MD") for t in tokens[w + 2 : head])):
+                head = None
+            focus = _noun_phrase(tokens, head, skip=w + 1) if head is not None else ""
+            return "number", focus
+        return "manner", ""
+    if word == "when":
+        return "time", ""
+    if word == "where":
+        return "place", ""
+    if word == "why":
+        return "reason", ""
+    if word in ("who", "whom", "whose"):
+        return "person", ""
+    # what / which: a determiner of a noun ("which team"), or a pronoun ("what did he say")
+    t = tokens[w]
+    if t.dep == "det" and tokens[t.head].tag.startswith("NN"):
+        return _by_focus(tokens[t.head].lemma, _noun_phrase(tokens, t.head))
+    for i in range(w + 1, len(tokens)):
+        if low[i] == "name" and i + 1 < len(low) and low[i + 1] == "of":
+            head = next((j for j in range(i + 2, len(tokens)) if tokens[j].head == i + 1 and tokens[j].dep == "pobj"), None)
+            if head is not None and tokens[head].tag.startswith("NN"):
+                return _by_focus(tokens[head].lemma, _noun_phrase(tokens, head, skip=i + 1))
+    verbs = {tok.lemma for tok in tokens if tok.tag.startswith("VB")}
+    if verbs & _SAY_LEMMAS:
+        return "quote", ""
+    if verbs & {"cause", "spark", "trigger", "prompt", "lead"}:
+        return "reason", ""
+    return "other", ""
+
+
+def _by_focus(lemma: str, phrase: str) -> tuple[str, str]:
+    if lemma in _TIME_NOUNS:
+        return "time", phrase
+    if lemma in _PLACE_NOUNS:
+        return "place", phrase
+    if lemma in ("number", "amount", "percentage", "percent", "share", "total", "toll", "count"):
+        return "number", phrase
+    return "thing", phrase
+
+
+def _entities(parse) -> tuple[str, ...]:
+    """Named things: spaCy's entities plus runs of proper nouns it did not label."""
+    return tuple(dict.fromkeys(e.text for e in nlp.names(parse) if content_terms(e.text)))
+
+
+def analyze(
+    text: str, *, referent: str | None = None, idf: Callable[[list[str]], list[float]] | None = None
+) -> Question:
+    """Analyse ``text``; ``referent`` is what its pronoun stands for (from the conversation),
+    ``idf`` maps stems to inverse document frequencies (default: every term weighs 1)."""
+    parse = nlp.parse(text)
+    answer_class, focus = _classify(parse)
+    stems: list[str] = []
+    for raw in re.findall(r"[\w][\w'’\-.]*[\w]|\w", text):
+        if _fold(raw) in STOPWORDS:
+            continue
+        stems.extend(s for s in content_terms(raw) if s not in stems)
+    if referent:
+        stems.extend(s for s in content_terms(referent) if s not in stems)
+    values = idf(stems) if idf and stems else [1.0] * len(stems)
+    weights = {s: float(v) for s, v in zip(stems, values)}
+    ents = _entities(parse)
+    if referent and referent not in ents:
+        ents = (*ents, referent)
+    return Question(text, answer_class, focus, weights, ents, referent, _core(parse, text))
+
+
+def _core(parse, text: str) -> str:
+    """The sentence that asks, without a preamble: "NFL player X collapsed. He plays for which
+    team?" -> "He plays for which team?", and "In the crackdown in X, how many were arrested?" ->
+    "how many were arrested?" (a leading phrase cut off by a comma). Without a question word,
+    the whole text."""
+    tokens = parse.tokens
+    w = _wh_token(tokens)
+    if w is None:
+        return text
+    start = 0
+    for i in range(w, 0, -1):
+        if tokens[i - 1].text in (".", "!", "?") and tokens[i].text[:1].isupper():
+            start = i
+            break
+    if w > start and tokens[w - 1].text == ",":
+        start = w
+    return text[tokens[start].start :].strip()

@@ -1,0 +1,130 @@
+"""Score: the fitted linear models that turn features into logits and probabilities.
+
+Parameters live in ``weights.json`` beside this file, written by
+`rag.answer.fit` (which also records how they were fitted and their
+cross-validated figures). Applying them needs only numpy: each model is a
+standardisation (mean, scale) and a logistic regression (coefficients,
+intercept) over named features, so a refit with other features is detected
+rather than silently misapplied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RagError
+
+__all__ = ["LinearModel", "Weights", "load_weights", "WEIGHTS_FILE"]
+
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardised logistic regression over named features; with ``softmax``, a conditional
+    logit: its probabilities are shared out among the rows scored together (one question's
+    candidates), so they sum to one."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    softmax: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LinearModel:
+        return cls(
+            tuple(d["features"]),
+            np.asarray(d["mean"], dtype=np.float64),
+            np.asarray(d["scale"], dtype=np.float64),
+            np.asarray(d["coef"], dtype=np.float64),
+            float(d["intercept"]),
+            bool(d.get("softmax", False)),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(float(self.intercept), 6),
+            "softmax": self.softmax,
+        }
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.zeros(len(x))
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = self.logits(x)
+        if self.softmax:
+            if not len(z):
+                return z
+            e = np.exp(z - z.max())
+            return e / e.sum()
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Everything the reader was fitted to: three models, a label table and the thresholds."""
+
+    sentence: LinearModel
+    span: LinearModel
+    confidence: LinearModel
+    label_prior: dict[str, dict[str, float]]  # answer class -> entity label -> log-odds
+    answer_threshold: float  # answer when the estimated chance of being right reaches this
+    short_threshold: float  # lead with the short answer when its own chance reaches this
+    info: dict
+    choosers: dict  # model file name -> fitted trust in its picks (see rag.answer.fit_chooser)
+
+    def prior(self, answer_class: str, label: str) -> float:
+        table = self.label_prior.get(answer_class) or self.label_prior.get("other", {})
+        return float(table.get(label, table.get("*", math.log(1e-3))))
+
+
+def weights_from_dict(d: dict, features: dict[str, tuple[str, ...]]) -> Weights:
+    models = {}
+    for name in ("sentence", "span", "confidence"):
+        m = LinearModel.from_dict(d[name])
+        if name in features and m.features != features[name]:
+            raise RagError(
+                f"the reader's fitted {name} model has features {list(m.features)}, the code computes "
+                f"{list(features[name])}; refit with: python -m rag.answer.fit"
+            )
+        models[name] = m
+    return Weights(
+        models["sentence"],
+        models["span"],
+        models["confidence"],
+        d["label_prior"],
+        float(d["answer_threshold"]),
+        float(d["short_threshold"]),
+        d.get("info", {}),
+        d.get("choosers", {}),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_weights(path: str | None = None) -> Weights:
+    """The fitted weights (the shipped ones by default)."""
+    from .confidence import CONFIDENCE_FEATURES
+    from .features import SENTENCE_FEATURES, SPAN_FEATURES
+
+    file = Path(path) if path else WEIGHTS_FILE
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RagError(f"the reader's weights are missing ({file}); fit them with: python -m rag.answer.fit") from None
+    return weights_from_dict(
+        data, {"sentence": SENTENCE_FEATURES, "span": SPAN_FEATURES, "confidence": CONFIDENCE_FEATURES}
+    )

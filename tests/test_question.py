@@ -1,0 +1,130 @@
+"""Reading questions: answer classes from grammar, the noun asked about, and follow-ups in a conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.conversation import is_follow_up, resolve
+from rag.answer.question import FACTOID, analyze
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_class", "focus"),
+    [
+        ("How many people were arrested?", "number", "people"),
+        ("How much did the fuel cost?", "number", ""),
+        ("When did the protests begin?", "time", ""),
+        ("On what day did the protests turn deadly?", "time", "day"),
+        ("Who is the president of Kazakhstan?", "person", ""),
+        ("Where did the shooting start?", "place", ""),
+        ("Which team does Damar Hamlin play for?", "thing", "team"),
+        ("What is the name of the Russian foreign ministry spokesperson?", "thing", "Russian foreign ministry spokesperson"),
+        ("The Georgia Bulldogs romped past this opponent on Monday to win the title.", "thing", "opponent"),
+        ("Mikaela Shiffrin broke the record previously held by:", "thing", ""),
+        ("Why did the protests start?", "reason", ""),
+        ("How did the police respond?", "manner", ""),
+        ("What did Tokayev call the demonstrators?", "quote", ""),
+        # A preamble's relative "who" does not make this a question about a person.
+        ("NASA named the astronauts who will fly around the moon. How many astronauts were picked?", "number", "astronauts"),
+    ],
+)
+def test_answer_class_and_focus_come_from_the_grammar(question, answer_class, focus):
+    q = analyze(question)
+    assert q.answer_class == answer_class
+    assert q.focus == focus
+    assert q.factoid == (answer_class in FACTOID)
+
+
+def test_named_things_and_weights():
+    q = analyze("How many people did police arrest in Almaty?", idf=lambda stems: [2.0 if s == "almati" else 0.5 for s in stems])
+    assert "Almaty" in q.entities
+    assert q.weights["almati"] == 2.0 and q.weights["arrest"] == 0.5
+    # A pronoun's referent counts as a term and a named thing of the question.
+    follow = analyze("What did he say?", referent="Kassym-Jomart Tokayev")
+    assert "tokayev" in follow.weights and "Kassym-Jomart Tokayev" in follow.entities
+
+
+# -- follow-ups ----------------------------------------------------------------------------
+
+
+def _turns(*pairs: str) -> list[dict]:
+    out = []
+    for i, text in enumerate(pairs):
+        out.append({"role": "user" if i % 2 == 0 else "assistant", "content": text})
+    return out
+
+
+def test_he_resolves_to_the_person_who_answered_the_last_question():
+    history = _turns("Who is the president of Kazakhstan?", "President Kassym-Jomart Tokayev. [1]")
+    r = resolve("What did he call the demonstrators?", history)
+    assert r.referent == "Kassym-Jomart Tokayev"
+    assert r.note is None  # one person fits: nothing to say
+    assert r.query.startswith("What did he call the demonstrators? Kassym-Jomart Tokayev")
+
+
+def test_she_skips_people_the_question_names_and_non_people():
+    history = _turns(
+        "Who compared the events to the Capitol riot?",
+        "Maria Zakharova, a spokesperson for Russia's foreign ministry, wrote on Facebook. [1]",
+    )
+    r = resolve("Where did she post that?", history)
+    assert r.referent == "Maria Zakharova"  # not Russia, not Facebook: "she" wants a person
+
+
+def test_they_and_it_take_things_that_are_not_people():
+    history = _turns("Which hacker group threatened the troops?", "The Cyber Partisans vowed to unmask Belarusian soldiers, Meduza reports.")
+    r = resolve("What did they vow?", history)
+    assert r.referent is not None and "Cyber Partisans" in r.referent
+
+
+def test_several_people_to_choose_from_is_said_out_loud():
+    history = _turns(
+        "Who met in Moscow?",
+        "Vladimir Putin met Alexander Lukashenko and Kassym-Jomart Tokayev on Thursday.",
+    )
+    r = resolve("What did he say?", history)
+    assert r.referent == "Vladimir Putin"
+    assert r.note == "Taking “he” to mean Vladimir Putin."
+
+
+def test_a_follow_up_after_an_abstention_looks_at_the_question_it_followed():
+    history = _turns(
+        "Who is the mayor of Almaty?",
+        "The indexed articles don't say: no passage clearly gives the person asked for.",
+    )
+    r = resolve("Where does it lie?", history)
+    assert r.referent == "Almaty"
+    assert "don't say" not in r.query  # an abstention is not context to retrieve with
+
+
+def test_and_belarus_is_read_as_the_previous_question_about_belarus():
+    history = _turns("Who is the leader of Kazakhstan?", "Kassym-Jomart Tokayev. [1]")
+    r = resolve("And Belarus?", history)
+    assert r.question == "Who is the leader of Belarus?"
+    assert r.note == "Reading it as: Who is the leader of Belarus?"
+
+
+def test_a_whole_question_after_and_is_not_read_as_an_ellipsis():
+    history = _turns("Which Russian official compared the unrest to the U.S. Capitol riot?",
+                     "Foreign ministry spokesperson Maria Zakharova. [1]")
+    r = resolve("And what did she say American authorities did?", history)
+    assert r.question == "And what did she say American authorities did?"
+    assert not (r.note or "").startswith("Reading it as")
+
+
+def test_standalone_questions_are_left_alone():
+    history = _turns("Who is the leader of Kazakhstan?", "Kassym-Jomart Tokayev. [1]")
+    r = resolve("How many people were arrested in Almaty?", history)
+    assert r.question == r.query == "How many people were arrested in Almaty?"
+    assert r.referent is None and not is_follow_up("How many people were arrested in Almaty?")
+    assert resolve("What did he say?", None).query == "What did he say?"  # nothing to resolve against
+
+
+def test_an_unresolvable_pronoun_says_whom_the_answer_took_it_to_mean():
+    from rag.answer.conversation import taken_to_mean
+
+    history = _turns("What happened in Almaty?", "Gunfire erupted anew in the main square.")
+    r = resolve("What did he say?", history)
+    assert r.referent is None and r.pronoun == "he"
+    assert taken_to_mean(r, "Tokayev has dubbed the demonstrators “terrorist gangs”.") == "Taking “he” to mean Tokayev."
+    assert taken_to_mean(resolve("What did Tokayev say?", history), "Tokayev said so.") is None

@@ -1,0 +1,147 @@
+"""The reader's decisions: answer typing, redundancy, dates, and where abstentions come from."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+from conftest import FakeLLM
+
+import rag
+from rag.answer.candidates import SentenceCandidate, SpanCandidate
+from rag.answer.features import SPAN_FEATURES, sentence_features, span_features, span_groups
+from rag.answer.question import analyze
+from rag.text import Sentence
+from rag.types import Article, Chunk, Passage
+
+
+def _cand(doc: str, text: str, rank: int = 0, also_in=()) -> SentenceCandidate:
+    chunk = Chunk(f"{doc}-0000", doc, text, 0, len(text))
+    return SentenceCandidate(doc, Sentence(text, 0, len(text)), Passage(chunk, 1.0), rank, 0, None, list(also_in))
+
+
+# -- features, unit by unit ------------------------------------------------------------------
+
+
+def test_support_counts_articles_and_a_reprinted_sentence_once():
+    q = analyze("Which team does Damar Hamlin play for?")
+    cands = [
+        _cand("a", "Hamlin plays for the Buffalo Bills.", also_in=["b"]),  # one wire story printed twice
+        _cand("c", "The Buffalo Bills said Hamlin was stable."),
+        _cand("d", "Hamlin was taken to a Cincinnati hospital."),
+    ]
+    articles = {d: Article(d, f"Story {d}", "x") for d in "abcd"}
+    spans = [SpanCandidate("Buffalo Bills", "ORG", 0, 20, 33), SpanCandidate("Buffalo Bills", "ORG", 1, 4, 17),
+             SpanCandidate("Cincinnati", "GPE", 2, 20, 30)]
+    logits = np.zeros(3)  # equally relevant sentences
+    groups = span_groups(spans, logits)
+    x = span_features(q, groups, cands, logits, lambda c, label: 0.0, lambda texts: np.zeros(len(texts)), articles)
+    support = dict(zip((g.key for g in groups), x[:, SPAN_FEATURES.index("support")]))
+    share = dict(zip((g.key for g in groups), x[:, SPAN_FEATURES.index("support_share")]))
+    # Bills: articles a, b (the reprint) and c, each at relevance 0.5; Cincinnati: d alone.
+    assert support["buffalo bills"] == pytest.approx(np.log1p(1.5))
+    assert support["cincinnati"] == pytest.approx(np.log1p(0.5))
+    assert share["buffalo bills"] == 1.0 and share["cincinnati"] < 1.0
+
+
+def test_age_is_measured_against_the_pools_newest_report():
+    q = analyze("How many people have died?")
+    cands = [_cand("new", "Seventeen people have died."), _cand("old", "Three people have died.")]
+    articles = {"new": Article("new", "Toll rises", "x", published="2026-03-05"),
+                "old": Article("old", "Toll", "x", published="2026-03-02")}
+    vectors = np.eye(2, 4, dtype=np.float32)
+    as_of = date(2026, 3, 10).toordinal()
+    x = sentence_features(q, np.ones(4, np.float32) / 2, cands, vectors, articles, as_of=as_of, title_vectors=vectors)
+    from rag.answer.features import SENTENCE_FEATURES
+
+    stale = x[:, SENTENCE_FEATURES.index("staleness")]
+    assert stale[0] == 0.0 and stale[1] == pytest.approx(np.log1p(3))  # three days staler than the newest
+    age = x[:, SENTENCE_FEATURES.index("age")]
+    assert age[0] == pytest.approx(np.log1p(5)) and age[1] == pytest.approx(np.log1p(8))  # days before as_of
+
+
+# -- decisions over real articles --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "label", "best"),
+    [
+        ("How many people were arrested?", "CARDINAL", "At least 2,000"),  # a number for "how many"
+        ("Who is the president of Kazakhstan?", "PERSON", "Kassym-Jomart Tokayev"),  # a person for "who"
+        ("Which news agency reported multiple deaths in the square?", "ORG", "TASS"),  # a thing of kind "agency"
+    ],
+)
+def test_short_answers_have_the_asked_for_type(seed_assistant, question, label, best):
+    from rag.answer import nlp
+    from rag.answer.query import plan
+
+    a = seed_assistant
+    p = plan(a.index, a.embedder, question, None, k=5, as_of=None)
+    reading = a.reader.read(p.question, p.vector, p.pool, a.index.articles, None)
+    top = reading.alternatives[0]
+    assert top.text == best
+    assert top.text in top.candidate.text  # a span copied from its sentence
+    assert any(e.text == best and e.label == label for e in nlp.entities([top.candidate.text])[0])
+
+
+def test_a_confident_short_answer_leads_the_answer(seed_assistant):
+    answer = seed_assistant.ask("How many people were arrested?")
+    assert answer.short == "At least 2,000"
+    assert answer.text.startswith("At least 2,000. At least 2,000 people have reportedly been arrested. [1]")
+    assert answer.short in answer.citations[0].quote
+
+
+def test_why_questions_get_sentences_not_a_short_answer(seed_assistant):
+    answer = seed_assistant.ask("Why did the protests start?")
+    assert not answer.abstained and answer.short is None
+    assert "price controls" in answer.text
+
+
+@pytest.mark.xfail(strict=True, reason="known miss (issue 12 open): the preamble no longer causes the abstention "
+                   "(see the reason test below), but it lowers every sentence's score until the reader abstains")
+def test_context_words_no_article_repeats_do_not_cause_an_abstention(seed_assistant):
+    # "former Soviet republic" and "crackdown" appear nowhere; the answer is still there.
+    answer = seed_assistant.ask("In the crackdown in the former Soviet republic, how many people were arrested?")
+    assert not answer.abstained, answer.text
+    assert "2,000" in answer.text
+
+
+def test_a_preamble_name_is_not_given_as_the_reason(seed_assistant):
+    answer = seed_assistant.ask("In the crackdown in the former Soviet republic, how many people were arrested?")
+    assert "Soviet" not in answer.text
+
+
+def test_abstention_comes_with_a_reason_and_nothing_cited(seed_assistant):
+    answer = seed_assistant.ask("What is the capital of France?")
+    assert answer.abstained and not answer.citations and answer.short is None
+    assert "France" in answer.text  # the named thing no article mentions
+    assert answer.confidence is not None and answer.confidence < seed_assistant.reader.weights.answer_threshold
+    assert answer.withheld  # the answer it held back, for the risk-coverage curve
+
+
+def _dated_corpus(root):
+    corpus = root / "corpus"
+    corpus.mkdir()
+    rows = [
+        {"id": "mon", "title": "Flooding in Riverton", "published": "2026-03-02",
+         "text": "Flooding in Riverton has killed three people, officials said on Monday."},
+        {"id": "thu", "title": "Riverton flood toll rises", "published": "2026-03-05",
+         "text": "The death toll from the Riverton flooding has risen to 17, officials said on Thursday."},
+    ]
+    (corpus / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return corpus
+
+
+def test_as_of_hides_later_articles(tmp_path, embedder, seed_reader):
+    assistant = rag.Assistant.build(_dated_corpus(tmp_path), tmp_path / "index", embedder=embedder, llm=FakeLLM(),
+                                    reader=seed_reader, mode="extractive")
+    early = assistant.ask("How many people have died in the Riverton flooding?", as_of="2026-03-03")
+    assert early.as_of == "2026-03-03"
+    assert all(p.chunk.doc_id == "mon" for p in early.passages)  # Thursday's article did not exist yet
+    assert "17" not in early.text
+    late = assistant.ask("How many people have died in the Riverton flooding?", as_of="2026-03-06")
+    assert {p.chunk.doc_id for p in late.passages} == {"mon", "thu"}  # both reports may now be used
+    with pytest.raises(rag.RagError, match="YYYY-MM-DD"):
+        assistant.ask("How many died?", as_of="last Tuesday")
