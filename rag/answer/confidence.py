@@ -20,7 +20,7 @@ import numpy as np
 from ..text import content_terms
 from ..types import Article
 from .candidates import SentenceCandidate
-from .features import term_match
+from .features import SENTENCE_FEATURES, SPAN_FEATURES, term_match
 from .question import Question
 
 __all__ = ["CONFIDENCE_FEATURES", "Decision", "asked_names", "decide", "missing_names"]
@@ -77,8 +77,6 @@ def decide(
     """The confidence rows of a reading: one per span group for factoid questions (the first
     picked), else one for the best sentence. Shared by the reader and the fitting script so
     the model is fitted on exactly what runs."""
-    from .features import SENTENCE_FEATURES, SPAN_FEATURES
-
     probs = 1.0 / (1.0 + np.exp(-sentence_logits))
     order = np.argsort(-sentence_logits, kind="stable")
     top3 = order[:3]

@@ -145,7 +145,8 @@ class Reader:
             reading.short = reading.alternatives[0]
         reading.answerable = confidence >= w.answer_threshold
         if not reading.answerable:
-            reading.reason = _reason(q, [e for e in missing if e in asked_names(q)], confidence)
+            asked = set(asked_names(q))
+            reading.reason = _reason(q, [e for e in missing if e in asked], confidence)
         return reading
 
 
