@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .answer.choose import read_with
-from .answer.compose import ABSTAIN_PREFIX, abstention, extractive
+from .answer.compose import ABSTAIN_PREFIX, abstention, digest, disagreement, extractive, with_copies
 from .answer.conversation import taken_to_mean
 from .answer.generate import Exchanges, Generated, generate
-from .answer.query import plan
+from .answer.news import arrange
+from .answer.query import plan, reports_of
 from .answer.reader import Reader
+from .answer.timeline import timeline
 from .config import Settings
 from .dates import parse_as_of, today
 from .embedder import Embedder, SentenceTransformerEmbedder
@@ -182,7 +184,18 @@ class Assistant:
         """Like :meth:`ask`, but yields the answer text as it is produced."""
         s = self.settings.with_overrides(mode=mode, k=k)
         day = parse_as_of(as_of or today())
-        return AnswerStream(_on_thread(_COMPUTE, lambda: self._answer(question, history, s.mode, s.k, day)))
+        return AnswerStream(_on_thread(_COMPUTE, lambda: self._answered(question, history, s.mode, s.k, day)))
+
+    def timeline(self, topic: str, *, as_of: str | None = None, k: int | None = None) -> Answer:
+        """A dated digest of ``topic``: the best sentence of each of up to five days, in date order,
+        each cited, as asking "How has <topic> developed?" gives (`rag.answer.news`)."""
+        k = self.settings.with_overrides(k=k).k
+        day = parse_as_of(as_of or today())
+        topic = (topic or "").strip()[:MAX_QUESTION_CHARS]
+        if not topic:
+            raise RagError("the topic is empty; name what to follow, e.g.: rag timeline \"death toll\"")
+        index = self.index
+        return _COMPUTE.submit(lambda: timeline(index, self.embedder, self.reader, topic, k=k, as_of=day)).result()
 
     def retrieve(
         self, question: str, history: Sequence[dict] | None = None, *, k: int | None = None, as_of: str | None = None
@@ -197,8 +210,16 @@ class Assistant:
         index = self.index
         return _COMPUTE.submit(lambda: plan(index, self.embedder, text, history, k=k, as_of=day, analyse=False).passages).result()
 
-    def _answer(
+    def _answered(
         self, question: str, history: Sequence[dict] | None, mode: str, k: int, as_of: int | None
+    ) -> Generator[str, None, Answer]:
+        index = self.index  # one generation for the whole answer, even if a reload happens meanwhile
+        answer = yield from self._answer(index, question, history, mode, k, as_of)
+        answer.citations = with_copies(answer.citations, index.articles, lambda d: index.also_in(d, as_of))
+        return answer
+
+    def _answer(
+        self, index: Index, question: str, history: Sequence[dict] | None, mode: str, k: int, as_of: int | None
     ) -> Generator[str, None, Answer]:
         t0 = time.perf_counter()
         notes: list[str] = []
@@ -208,12 +229,11 @@ class Assistant:
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
             notes.append(f"the question was trimmed to its first {MAX_QUESTION_CHARS} characters")
-        index = self.index  # one generation for the whole answer, even if a reload happens meanwhile
         if not index.chunks:
             raise RagError("the index has no articles yet; add some with: rag index corpus")
         p = plan(index, self.embedder, question, history, k=k, as_of=as_of)
         t_retrieved = time.perf_counter()
-        reading = self.reader.read(p.question, p.vector, p.pool, index.articles, as_of)
+        reading = self.reader.read(p.question, p.vector, p.pool, index.articles, p.as_of, index.story_of)
         chose = False
         entry = self.reader.weights.choosers.get(self.model_name) if p.question.factoid and mode != "extractive" else None
         if entry and (mode == "generative" or entry.get("better_than_reader")):
@@ -221,6 +241,12 @@ class Assistant:
             chosen = read_with(self.llm, entry, p.resolution.question, reading, index.articles)
             if chosen is not None:
                 reading, chose = chosen, True
+        news = arrange(
+            p.question, reading, p.passages, index.articles, p.window,
+            lambda day: self.reader.read(p.question, p.vector, reports_of(index, p, day), index.articles, p.as_of, index.story_of),
+            index.idf,
+        )
+        reading = news.reading
         t_evidence = time.perf_counter()
         answer = Answer(
             question=question, text="", mode="extractive", query=p.query, passages=p.passages, notes=notes,
@@ -229,7 +255,7 @@ class Assistant:
         answer.timings = {"retrieval": t_retrieved - t0, "evidence": t_evidence - t_retrieved}
         if p.resolution.note:
             notes.append(p.resolution.note)
-        if not reading.answerable:
+        if not reading.answerable and not news.digest:
             answer.abstained = True
             answer.text = abstention(reading.reason)
             if reading.ranked:
@@ -241,6 +267,15 @@ class Assistant:
         if guess and guess != p.resolution.note:
             notes.append(guess)
         lead = f"{guess} " if guess else ""
+        if news.digest or news.differs:
+            # Several dated or disagreeing reports: quoted as they are, never merged by a model.
+            text, answer.citations = (
+                digest(news.digest, index.articles, p.as_of) if news.digest else disagreement(news.differs, index.articles, p.as_of)
+            )
+            answer.text = lead + text
+            answer.timings["first_token"] = answer.timings["total"] = time.perf_counter() - t0
+            yield answer.text
+            return answer
         use_llm = not chose and (
             mode == "generative" or (mode == "auto" and p.question.answer_class in _GENERATIVE and not _quote_suffices(p, reading))
         )
@@ -264,7 +299,9 @@ class Assistant:
                 answer.timings["total"] = time.perf_counter() - t0
                 return answer
             notes.append("the generated answer was not supported by the articles; quoting them instead")
-        text, citations, short = extractive(reading, index.articles, factoid=p.question.factoid)
+        text, citations, short = extractive(
+            reading, index.articles, factoid=p.question.factoid, dated=p.question.answer_class == "number", as_of=p.as_of
+        )
         answer.text, answer.citations, answer.short = lead + text, citations, short
         if chose:
             answer.mode = "generative"

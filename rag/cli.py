@@ -55,8 +55,9 @@ def _print_answer(answer, *, as_json: bool, streamed: bool = False) -> None:
         click.echo(answer.text)
     for c in answer.citations:
         source = f"{c.source}, " if c.source else ""
-        date = c.published or "date unknown"
-        click.secho(f"  [{c.n}] {c.title} ({source}{date}; chars {c.start}-{c.end})", fg="cyan", err=False)
+        click.secho(f"  [{c.n}] {c.title} ({source}{c.day}; chars {c.start}-{c.end})", fg="cyan", err=False)
+        if c.also_in:
+            click.secho(f"      also in: {c.also_in_text}", fg="cyan", err=False)
     for note in answer.notes:
         click.secho(f"  note: {note}", fg="yellow", err=True)
 
@@ -147,6 +148,31 @@ def ask_cmd(question: str, index_dir, mode, model, k, as_of, as_json: bool) -> N
     _print_answer(answer, as_json=as_json, streamed=not as_json)
 
 
+@cli.command("timeline")
+@click.argument("topic")
+@index_option
+@k_option
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
+def timeline_cmd(topic: str, index_dir, k, as_of, as_json: bool) -> None:
+    """A dated digest of TOPIC: how the reports on it changed, day by day.
+
+    Prints the best sentence of each of up to five days, oldest first, each
+    with its date and citation ("Mar 2: ... [1] · Mar 3: ... [2]"), using only
+    articles published by --as-of (default today).
+    """
+    try:
+        assistant = _load(_settings(index_dir=index_dir, k=k))
+        answer = assistant.timeline(topic, as_of=as_of)
+    except RagError as exc:
+        _fail(exc)
+    if not as_json and not answer.abstained:
+        click.echo(answer.text.replace(" · ", "\n"))
+        _print_answer(answer, as_json=False, streamed=True)
+        return
+    _print_answer(answer, as_json=as_json)
+
+
 @cli.command("chat")
 @index_option
 @mode_option
@@ -212,7 +238,7 @@ def eval_cmd(gold, corpus, index_dir, mode, model, k, limit, retrieval_only, jso
 
     Each line: {"id", "question", "answers": [...] ([] = unanswerable),
     optional "evidence": [strings], "evidence_docs": [article ids],
-    "history": [{"role", "content"}], "date": "YYYY-MM-DD"}. Questions are
+    "history": [{"role", "content"}], "date": "YYYY-MM-DD", "all_of": [strings that must all appear]}. Questions are
     asked in order with their history, each as of its date (later articles
     unused). Ctrl-C stops and reports the questions done.
 

@@ -33,14 +33,19 @@ from .loaders import SUPPORTED_SUFFIXES, load_file
 from .retrieval.dense import HNSW_FILE, HnswIndex, wants_graph
 from .retrieval.lexical import Postings
 from .store import (
+    SIGNATURES,
     chunk_hashes,
+    read_articles,
     read_segment,
+    read_signatures,
     sha256_file,
     verified_manifest,
     write_generation,
     write_segment,
     writer_lock,
 )
+from .stories import RULE as STORY_RULE
+from .stories import Stories, groups_of, signatures
 from .types import Article, LoadIssue, text_id
 
 __all__ = ["IndexReport", "update_index", "corpus_files"]
@@ -62,6 +67,8 @@ class IndexReport:
     embedded: int = 0
     reused: int = 0
     duplicates: int = 0
+    grouped: int = 0  # articles that share a story with another (syndicated or near-duplicate copies)
+    stories: int = 0  # groups of such articles
     issues: list[LoadIssue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -160,9 +167,11 @@ def update_index(
             and prev.get("roots") == [str(r) for r in roots]
             and prev.get("sources") == sources
             and prev.get("tokenizer") == TOKENIZER_VERSION
+            and prev.get("stories", {}).get("rule") == STORY_RULE
         )
         if unchanged:
             report.chunks = sum(s["rows"] - s["dead"] for s in prev["segments"])
+            _count_stories(report, prev["stories"]["pairs"], prev["articles"])
             report.seconds = time.perf_counter() - t0
             return report
         segments = [dict(s, dropped=list(s["dropped"])) for s in prev["segments"]] if prev else []
@@ -172,13 +181,16 @@ def update_index(
             seg["dropped"].append(article_id)
             seg["dead"] += known[article_id][3]
         retokenize = prev is not None and prev.get("tokenizer") != TOKENIZER_VERSION
-        merge = _to_merge(segments, everything=prev is None or retokenize)
+        # An index from before story grouping gets its articles' signatures by one full merge.
+        unsigned = any(SIGNATURES not in s["checksums"] for s in segments)
+        merge = _to_merge(segments, everything=prev is None or retokenize or unsigned)
         fresh = [e.article for e in entries if e.article is not None]
         carried = [s for s in segments if s["name"] in merge]
         new, counts = _write_segment(
             index_dir, carried, segments, fresh, embedder, config, retokenize, progress, report
         )
         segments = [s for s in segments if s["name"] not in merge] + ([new] if new else [])
+        pairs = _group(index_dir, segments, {a.id for a in fresh}, (prev or {}).get("stories", {}))
         articles = {}
         for e in entries:
             if e.article is None and known[e.id][2] not in merge:
@@ -195,8 +207,10 @@ def update_index(
             "counts": {"articles": len(articles), "chunks": sum(s["rows"] - s["dead"] for s in segments)},
             "articles": articles,
             "segments": segments,
+            "stories": {"rule": STORY_RULE, "pairs": pairs},
         }
         write_generation(index_dir, manifest)
+        _count_stories(report, pairs, articles)
     report.chunks = manifest["counts"]["chunks"]
     report.reused = report.chunks - report.embedded
     report.seconds = time.perf_counter() - t0
@@ -241,6 +255,10 @@ def _write_segment(
     chunks += new_chunks
     if not chunks and not articles:
         return None, {}
+    known = {i: row for s in carried for i, row in (s.signatures or {}).items()}
+    todo_sigs = [a for a in articles if a.id not in known]
+    known.update(zip([a.id for a in todo_sigs], signatures([a.text for a in todo_sigs])))
+    sigs = {a.id: known[a.id] for a in articles}
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for s in carried:
         vectors[s.remap[s.remap >= 0]] = s.vectors[s.remap >= 0]
@@ -256,12 +274,46 @@ def _write_segment(
         postings = Postings.combine(parts, len(chunks))
     graph = HnswIndex.build(vectors) if wants_graph(len(vectors)) else None
     entry = write_segment(
-        index_dir, articles, chunks, vectors, postings, graph and (lambda folder: graph.save(folder / HNSW_FILE))
+        index_dir, articles, chunks, vectors, postings, graph and (lambda folder: graph.save(folder / HNSW_FILE)),
+        signatures=np.stack(list(sigs.values())) if sigs else None,
     )
     counts: dict[str, int] = {a.id: 0 for a in articles}
     for c in chunks:
         counts[c.doc_id] += 1
     return entry, counts
+
+
+def _count_stories(report: IndexReport, pairs: list[list], articles: dict) -> None:
+    groups = groups_of(pairs, {i: (i,) for i in articles})
+    report.grouped = len(groups)
+    report.stories = len({g[0] for g in groups.values()})
+
+
+def _group(index_dir: Path, segments: list[dict], regroup: set[str], prev: dict) -> list[list]:
+    """The near-duplicate pairs of the live articles: the previous pairs among unchanged
+    articles, plus one LSH query per article in ``regroup`` (the new and changed ones)."""
+    sigs: dict[str, np.ndarray] = {}
+    home: dict[str, dict] = {}
+    for entry in segments:
+        for i, row in (read_signatures(index_dir, entry) or {}).items():
+            sigs[i], home[i] = row, entry
+    texts: dict[str, dict[str, str]] = {}
+
+    def text_of(doc_id: str) -> str:
+        # Only a proposed pair needs texts: read its segment's articles once.
+        entry = home[doc_id]
+        if entry["name"] not in texts:
+            texts[entry["name"]] = {a.id: a.text for a in read_articles(index_dir, entry)}
+        return texts[entry["name"]][doc_id]
+
+    stories = Stories(text_of)
+    if prev.get("rule") != STORY_RULE:
+        regroup = set(sigs)  # never grouped, or grouped under another rule: look at everything
+    stable = [i for i in sigs if i not in regroup]
+    stories.load(stable, np.array([sigs[i] for i in stable]), prev.get("pairs", []))
+    for i in sorted(regroup & set(sigs)):
+        stories.add(i, sigs[i])
+    return stories.pair_list()
 
 
 def _reuse_vectors(index_dir: Path, segments: list[dict], chunks: list, out: np.ndarray) -> list[int]:

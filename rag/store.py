@@ -14,6 +14,7 @@ Layout of an index folder::
         vectors.npy      float32, one normalised row per chunk
         hashes.npy       a 64-bit hash of each chunk's text, to find reusable vectors
         bm25/            term postings (see `rag.retrieval.lexical`)
+        minhash.npz      each article's id and MinHash signature (see `rag.stories`)
         dense.hnsw       an HNSW graph, only for segments of 200k chunks or more
       seg-000009/      a later, smaller segment: the articles added or changed since
       .lock            held by whoever is writing
@@ -62,10 +63,13 @@ __all__ = [
     "current_generation",
     "writer_lock",
     "chunk_hashes",
+    "read_signatures",
+    "read_articles",
     "FORMAT_VERSION",
 ]
 
 FORMAT_VERSION = 2
+SIGNATURES = "minhash.npz"
 _CURRENT = "CURRENT"
 _NUMBERED = re.compile(r"^\.?(gen|seg)-(\d{6})")
 
@@ -86,6 +90,7 @@ class Segment:
     postings: Postings
     remap: np.ndarray
     dropped: frozenset[str] = frozenset()
+    signatures: dict[str, np.ndarray] | None = None  # article id -> MinHash; None in older segments
 
 
 @dataclass
@@ -188,10 +193,12 @@ def write_segment(
     vectors: np.ndarray,
     postings: Postings,
     write_extra: Callable[[Path], None] | None = None,
+    signatures: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write a new segment; returns its entry for a generation manifest (name, size, checksums).
 
-    ``write_extra(folder)`` may add files, such as a large segment's HNSW graph.
+    ``signatures`` holds one MinHash row per article; ``write_extra(folder)`` may add files,
+    such as a large segment's HNSW graph.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
 
@@ -205,6 +212,8 @@ def write_segment(
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         np.save(tmp / "hashes.npy", chunk_hashes([c.text for c in chunks]))
         postings.save(tmp / "bm25")
+        if signatures is not None:
+            np.savez(tmp / SIGNATURES, ids=np.array([a.id for a in articles], dtype=str), sig=signatures)
         if write_extra is not None:
             write_extra(tmp)
 
@@ -291,13 +300,8 @@ def read_segment(index_dir: Path, entry: dict[str, Any], offset: int = 0) -> Seg
     """Load one segment; its live rows are numbered from ``offset``."""
     folder = index_dir / entry["name"]
     try:
-        articles = []
-        texts = {}
-        with open(folder / "articles.jsonl", encoding="utf-8") as f:
-            for line in f:
-                art = Article(**json.loads(line))
-                articles.append(art)
-                texts[art.id] = art.text
+        articles = read_articles(index_dir, entry)
+        texts = {a.id: a.text for a in articles}
         chunks = []
         with open(folder / "chunks.jsonl", encoding="utf-8") as f:
             for line in f:
@@ -314,7 +318,27 @@ def read_segment(index_dir: Path, entry: dict[str, Any], offset: int = 0) -> Seg
     live = np.array([c.doc_id not in dropped for c in chunks], dtype=bool)
     remap = np.full(len(chunks), -1, dtype=np.int64)
     remap[live] = offset + np.arange(int(live.sum()))
-    return Segment(entry["name"], folder, articles, chunks, vectors, postings, remap, dropped)
+    sigs = read_signatures(index_dir, entry)
+    return Segment(entry["name"], folder, articles, chunks, vectors, postings, remap, dropped, sigs)
+
+
+def read_articles(index_dir: Path, entry: dict[str, Any]) -> list[Article]:
+    """Every article a segment holds (dropped ones too)."""
+    with open(Path(index_dir) / entry["name"] / "articles.jsonl", encoding="utf-8") as f:
+        return [Article(**json.loads(line)) for line in f]
+
+
+def read_signatures(index_dir: Path, entry: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """A segment's live articles' MinHash signatures by id, None when it has none (older index)."""
+    path = Path(index_dir) / entry["name"] / SIGNATURES
+    if SIGNATURES not in entry["checksums"]:
+        return None
+    dropped = set(entry["dropped"])
+    try:
+        with np.load(path) as f:
+            return {str(i): row for i, row in zip(f["ids"], f["sig"]) if str(i) not in dropped}
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"index file {path} is unreadable ({exc}); {_fix(index_dir)}") from exc
 
 
 def read_generation(index_dir: Path, *, verify: bool = True) -> IndexData:

@@ -21,7 +21,9 @@ class Article:
     """One news article as loaded from the corpus.
 
     ``source`` is the publisher ("CNN", "Reuters") when the input names one;
-    ``path`` is the corpus file the article came from.
+    ``path`` is the corpus file the article came from. ``published`` is set at load
+    time by ``rag.dates.parse_published``: "YYYY-MM-DD" when only the day is known,
+    "YYYY-MM-DDTHH:MM:SSZ" (UTC) when a time of day is known, None when undated.
     """
 
     id: str
@@ -87,6 +89,16 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another article that carried the same story (a syndicated or near-duplicate copy)."""
+
+    doc_id: str
+    title: str
+    source: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     """Where a cited sentence comes from.
 
@@ -108,6 +120,17 @@ class Citation:
     chunk_id: str = ""
     passage_start: int = 0
     source: str | None = None  # the outlet, when the article names one
+    also_in: tuple[Copy, ...] = ()  # the other articles that printed the same story, oldest first
+
+    @property
+    def day(self) -> str:
+        """The article's date (YYYY-MM-DD), or "date unknown"."""
+        return self.published[:10] if self.published else "date unknown"
+
+    @property
+    def also_in_text(self) -> str:
+        """The other outlets that printed the story: "Daily Courier, Valley Post"."""
+        return ", ".join(x.source or x.title for x in self.also_in)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

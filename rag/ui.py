@@ -37,6 +37,7 @@ CSS = """
 .source { border-left: 3px solid #6b8afd; padding: 6px 10px; margin: 8px 0; background: rgba(107,138,253,.06); }
 .source-head { font-weight: 600; margin-bottom: 4px; }
 .source .marker { color: #3b5bdb; }
+.source .also-in { color: #666; font-size: 0.9em; margin-top: 4px; }
 .passage, .article-text { white-space: pre-wrap; line-height: 1.45; }
 mark.cited { background: #ffe58a; padding: 0 2px; }
 .sources-empty { color: #888; font-style: italic; }

@@ -59,14 +59,16 @@ def _highlight(passage: str, rel_start: int, rel_end: int) -> str:
 
 def _source_card(c: Citation) -> str:
     outlet = f" · {html.escape(c.source)}" if c.source else ""
-    date = f" · {html.escape(c.published)}" if c.published else " · date unknown"
+    date = f" · {html.escape(c.day)}"
     passage = _highlight(c.text, c.start - c.passage_start, c.end - c.passage_start)
+    copies = f'<div class="also-in">also in: {html.escape(c.also_in_text)}</div>' if c.also_in else ""
     return (
         f'<div class="source" id="source-{c.n}">'
         f'<div class="source-head"><span class="marker">[{c.n}]</span> '
         f'<span class="source-title">{html.escape(c.title)}</span>{outlet}{date}</div>'
-        f'<div class="passage">{passage}</div></div>'
+        f'<div class="passage">{passage}</div>{copies}</div>'
     )
+
 
 
 def sources_html(answer: Answer | None) -> str:

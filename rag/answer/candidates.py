@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..text import Sentence, normalize_answer, split_sentences
@@ -75,8 +75,16 @@ class SentenceCache:
         return found
 
 
-def gather(passages: Sequence[Passage], articles: dict[str, Article], sentences_of: SentenceCache) -> list[SentenceCandidate]:
-    """The sentence candidates of ``passages``, in passage order."""
+def gather(
+    passages: Sequence[Passage],
+    articles: dict[str, Article],
+    sentences_of: SentenceCache,
+    story_of: Callable[[str], str] | None = None,
+) -> list[SentenceCandidate]:
+    """The sentence candidates of ``passages``, in passage order; with ``story_of`` (an article's
+    story, `rag.stories`) a sentence's ``also_in`` names one article per other story, so
+    syndicated copies of one story add no support."""
+    story = story_of or (lambda doc_id: doc_id)
     out: list[SentenceCandidate] = []
     seen: set[tuple[str, int]] = set()
     by_text: dict[str, SentenceCandidate] = {}
@@ -93,7 +101,8 @@ def gather(passages: Sequence[Passage], articles: dict[str, Article], sentences_
             seen.add((art.id, s.start))
             twin = by_text.get(s.text)
             if twin is not None:
-                if art.id != twin.doc_id and art.id not in twin.also_in:
+                stories = {story(twin.doc_id), *map(story, twin.also_in)}
+                if story(art.id) not in stories:
                     twin.also_in.append(art.id)
                 continue
             context = sents[i - 1] if i > 0 and _LEADING_PRONOUN.match(s.text) else None

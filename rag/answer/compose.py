@@ -9,12 +9,20 @@ date, the passage and the exact character span of each cited sentence.
 
 from __future__ import annotations
 
-from ..text import Sentence
-from ..types import Article, Citation
-from .candidates import SentenceCandidate
-from .reader import Reading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 
-__all__ = ["ABSTAIN_PREFIX", "citation", "attach", "extractive", "abstention", "evidence_set"]
+from ..dates import day_number
+from ..text import Sentence
+from ..types import Article, Citation, Copy
+from .candidates import SentenceCandidate
+from .reader import Reading, ShortAnswer
+
+__all__ = [
+    "ABSTAIN_PREFIX", "citation", "attach", "extractive", "abstention", "evidence_set", "with_copies", "digest",
+    "disagreement", "day_label",
+]
 
 ABSTAIN_PREFIX = "The indexed articles don't say"
 MORE_SENTENCES = 2  # why/how answers add up to this many further sentences
@@ -62,8 +70,21 @@ def evidence_set(reading: Reading, limit: int) -> list[tuple[SentenceCandidate, 
     return out
 
 
-def extractive(reading: Reading, articles: dict[str, Article], *, factoid: bool) -> tuple[str, list[Citation], str | None]:
-    """(text, citations, short answer) of the quoted answer."""
+def day_label(published: str | None, as_of: int | None) -> str:
+    """An article's day as "Mar 5" (with the year when it is not the year asked in)."""
+    day = day_number(published)
+    if day is None:
+        return "date unknown"
+    d = date.fromordinal(day)
+    year = date.fromordinal(as_of).year if as_of else date.today().year
+    return f"{d:%b} {d.day}" + ("" if d.year == year else f", {d.year}")
+
+
+def extractive(
+    reading: Reading, articles: dict[str, Article], *, factoid: bool, dated: bool = False, as_of: int | None = None
+) -> tuple[str, list[Citation], str | None]:
+    """(text, citations, short answer) of the quoted answer; ``dated`` says when a figure dates
+    from ("17, as of Mar 5."), for figures that change from report to report."""
     best = reading.ranked[0]
     picks: list[tuple[SentenceCandidate, Sentence, float]] = []
     if best.context is not None:
@@ -83,5 +104,44 @@ def extractive(reading: Reading, articles: dict[str, Article], *, factoid: bool)
     text = " ".join(parts)
     if short:
         lead = short.rstrip(" .")
+        published = articles[reading.short.candidate.doc_id].published if reading.short else None
+        if dated and day_number(published) is not None:
+            lead = f"{lead}, as of {day_label(published, as_of)}"
         text = f"{lead}. {text}"
     return text, citations, short
+
+
+def digest(
+    items: list[tuple[SentenceCandidate, float]], articles: dict[str, Article], as_of: int | None
+) -> tuple[str, list[Citation]]:
+    """A dated digest: "Mar 2: <sentence> [1] · Mar 3: <sentence> [2]", in date order."""
+    parts, citations = [], []
+    for i, (cand, p) in enumerate(items, start=1):
+        article = articles[cand.doc_id]
+        citations.append(citation(i, cand, cand.sentence, article, p))
+        parts.append(f"{day_label(article.published, as_of)}: {attach(cand.text, [f'[{i}]'])}")
+    return " · ".join(parts), citations
+
+
+def disagreement(
+    answers: list[ShortAnswer], articles: dict[str, Article], as_of: int | None
+) -> tuple[str, list[Citation]]:
+    """Both (or all) reported values with their outlets, each sentence quoted and cited."""
+    named, quoted, citations = [], [], []
+    for i, a in enumerate(answers, start=1):
+        article = articles[a.candidate.doc_id]
+        citations.append(citation(i, a.candidate, a.candidate.sentence, article, a.probability))
+        named.append(f"{a.text.rstrip(' .')} ({article.source or article.title}) [{i}]")
+        quoted.append(attach(a.candidate.text, [f"[{i}]"]))
+    day = day_label(articles[answers[0].candidate.doc_id].published, as_of)
+    lead = f"Reports differ on {day}: {' against '.join(named)}."
+    return f"{lead} {' '.join(quoted)}", citations
+
+
+def with_copies(citations: list[Citation], articles: dict[str, Article], also_in: Callable[[str], list[str]]) -> list[Citation]:
+    """The citations, each listing the other articles that printed the same story."""
+    out = []
+    for c in citations:
+        copies = tuple(Copy(d, a.title, a.source, a.published) for d in also_in(c.doc_id) if (a := articles.get(d)))
+        out.append(replace(c, also_in=copies) if copies else c)
+    return out

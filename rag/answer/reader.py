@@ -9,7 +9,7 @@ replace: the embedder and the fitted weights are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,8 +92,8 @@ class Reader:
         return vecs[1:] @ vecs[0]
 
     # The steps, exposed so `rag.answer.fit` measures exactly what answering computes.
-    def candidates(self, passages: Sequence[Passage], articles: dict[str, Article]) -> list[SentenceCandidate]:
-        return gather(passages, articles, self.sentences)
+    def candidates(self, passages: Sequence[Passage], articles: dict[str, Article], story_of=None) -> list[SentenceCandidate]:
+        return gather(passages, articles, self.sentences, story_of)
 
     def sentence_matrix(self, q, qvec, cands, articles, as_of) -> np.ndarray:
         vectors = self.vectors([c.text for c in cands])
@@ -111,9 +111,11 @@ class Reader:
         return groups, x
 
     def read(
-        self, q: Question, qvec: np.ndarray, passages: Sequence[Passage], articles: dict[str, Article], as_of: int | None
+        self, q: Question, qvec: np.ndarray, passages: Sequence[Passage], articles: dict[str, Article], as_of: int | None,
+        story_of: Callable[[str], str] | None = None,
     ) -> Reading:
-        cands = self.candidates(passages, articles)
+        """``story_of`` maps an article to its story, so that copies of one story count once."""
+        cands = self.candidates(passages, articles, story_of)
         if not cands:
             return Reading(reason="nothing relevant was retrieved")
         w = self.weights

@@ -109,7 +109,7 @@ class _Reading:
         return {w.norm for w in self.words}
 
 
-def _digits(text: str) -> str:
+def digits(text: str) -> str:
     """Number words as digits ("two of whom" -> "2 of whom", "nine and a half" -> "9.5")."""
     from number_parser import parse as to_digits
 
@@ -120,7 +120,7 @@ def _digits(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _read(text: str) -> _Reading:
-    parse = nlp.parse(_digits(text))
+    parse = nlp.parse(digits(text))
     words = []
     for i, t in enumerate(parse.tokens):
         low = _fold(t.text)

@@ -25,6 +25,7 @@ class GoldItem:
     evidence_docs: list[str] = field(default_factory=list)
     history: list[dict[str, str]] = field(default_factory=list)
     date: str | None = None
+    all_of: list[str] = field(default_factory=list)  # every one must appear (digests, disagreements)
 
 
 def _str_list(obj: dict, name: str, where: str) -> list[str]:
@@ -76,6 +77,7 @@ def parse_gold_line(line: str, where: str) -> GoldItem:
         evidence_docs=_str_list(obj, "evidence_docs", where),
         history=[{"role": t["role"], "content": t["content"]} for t in history],
         date=date,
+        all_of=_str_list(obj, "all_of", where),
     )
 
 

@@ -5,7 +5,7 @@ and curly quotes folded, "2,000" -> "2000", punctuation and a/an/the dropped)
 and with citation markers removed.
 
 - accuracy: answerable questions whose normalised answer contains a normalised
-  gold answer without abstaining, plus unanswerable questions abstained,
+  gold answer (and every ``all_of`` string, when the row lists some) without abstaining, plus unanswerable questions abstained,
   over all questions. ``answerable_accuracy`` is the same over answerable ones.
 - exact_match / token_f1: the answer against the best gold answer (answerable only).
 - abstention_recall: unanswerable questions abstained / unanswerable questions.
@@ -48,13 +48,17 @@ def _contains(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {text} "
 
 
-def answer_correct(answer: str, golds: Sequence[str], answerable: bool, abstained: bool) -> bool:
+def answer_correct(
+    answer: str, golds: Sequence[str], answerable: bool, abstained: bool, all_of: Sequence[str] = ()
+) -> bool:
+    """Right when it holds any gold answer and every ``all_of`` string (an unanswerable question
+    is right only when abstained)."""
     if not answerable:
         return abstained
     if abstained:
         return False
     a = _clean(answer)
-    return any(_contains(a, normalize_answer(g)) for g in golds)
+    return any(_contains(a, normalize_answer(g)) for g in golds) and all(_contains(a, normalize_answer(g)) for g in all_of)
 
 
 def exact_match(answer: str, golds: Sequence[str]) -> bool:
@@ -116,7 +120,7 @@ def score_row(row: dict) -> dict:
     if row["answer"] is None:
         return row
     answerable = gold["answerable"]
-    row["correct"] = answer_correct(row["answer"], gold["answers"], answerable, row["abstained"])
+    row["correct"] = answer_correct(row["answer"], gold["answers"], answerable, row["abstained"], gold.get("all_of", ()))
     row["exact"] = answerable and not row["abstained"] and exact_match(row["answer"], gold["answers"])
     row["f1"] = token_f1(row["answer"], gold["answers"]) if answerable and not row["abstained"] else 0.0
     row["citations_ok"] = [citation_ok(c["text"], gold["evidence"], gold["answers"]) for c in row["citations"]]

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rag.dates import check_published
 from rag.types import Article, LoadIssue, LoadResult, text_id
 
 # Lines dropped from the END of an article only (compared case-insensitively, as a
@@ -189,9 +190,11 @@ def split_title(text: str) -> tuple[str, str]:
 def field_str(record: dict[str, Any], name: str, line: int | None = None) -> str | None:
     """``record[name]`` as a stripped string, or None when absent/null/blank.
 
-    ``id`` may also be an int (stringified) and ``published`` a date (YAML parses
-    ``2022-01-06`` as one; it becomes ``YYYY-MM-DD``). Any other type raises
-    ``LoadError`` naming the field.
+    ``id`` may also be an int (stringified). ``published`` may also be a date or
+    datetime (YAML parses ``2022-01-06`` and ``2022-01-06 10:00`` as those; they
+    become ISO strings for ``read_published``) or a number (YAML reads ``published:
+    2022`` as one; it is stringified, so it becomes a bad-date warning rather than
+    costing the article). Any other type raises ``LoadError`` naming the field.
     """
     value = record.get(name)
     if value is None:
@@ -202,11 +205,27 @@ def field_str(record: dict[str, Any], name: str, line: int | None = None) -> str
     if name == "id" and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if name == "published" and isinstance(value, dt.date):
-        # datetime is a date subclass; keep just the day.
-        day = value.date() if isinstance(value, dt.datetime) else value
-        return day.isoformat()
+        return value.isoformat()  # a datetime keeps its time (and zone, if any)
+    if name == "published" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     kind = "a string or an integer" if name == "id" else "a string"
     raise LoadError(f'field "{name}" must be {kind}, got {kind_of(value)}', line)
+
+
+def read_published(value: str | None) -> tuple[str | None, str | None]:
+    """``(published, warning)``: the normalised date (see ``rag.dates``) and a reason.
+
+    A bad date never costs the article: ``published`` is then None and ``warning``
+    is a one-line issue reason such as ``published "next Tuesdayish" is not a date;
+    indexed without one``. A missing date is no warning.
+    """
+    published, problem = check_published(value)
+    if problem is None:
+        return published, None
+    shown = clean_title(str(value))
+    if len(shown) > 60:
+        shown = shown[:60] + "…"
+    return None, f'published "{shown}" {problem}; indexed without one'
 
 
 def check_encodable(value: str, name: str, line: int | None = None) -> None:
@@ -246,7 +265,8 @@ def make_article(
     """An ``Article`` with cleaned text; raises ``LoadError`` if the text ends up empty.
 
     The id is the explicit ``id`` when given, else ``text_id`` of the cleaned
-    text; a missing title is derived from the text's first line.
+    text; a missing title is derived from the text's first line. ``published``
+    is stored as given, so it must already be normalised (``read_published``).
     """
     body = clean_text(text)
     if not body.strip():

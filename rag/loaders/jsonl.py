@@ -1,7 +1,8 @@
 """JSON Lines (.jsonl, one object per line) and JSON (.json, an object or a list) articles.
 
 Each object has ``text`` (required) and optionally ``id``, ``title``, ``url``,
-``source``, ``published``; other keys are ignored.
+``source``, ``published``; other keys are ignored. A ``published`` that is not a
+date costs only the date: the record is kept undated, with a warning issue.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rag.loaders.base import (
     kind_of,
     make_article,
     read_bytes,
+    read_published,
     read_text,
 )
 from rag.types import Article, LoadIssue, LoadResult
@@ -44,18 +46,21 @@ def _load_jsonl(path: Path) -> LoadResult:
         if not raw.strip():
             continue
         try:
-            article = _record(_parse(decode(raw, in_line=True)), path, n)
+            article, warning = _record(_parse(decode(raw, in_line=True)), path, n)
         except LoadError as exc:
             result.issues.append(LoadIssue(str(path), exc.reason, n))
             continue
-        _add(result, article, path, first_line, n, "line")
+        if _add(result, article, path, first_line, n, "line") and warning:
+            result.issues.append(LoadIssue(str(path), warning, n))
     return result
 
 
 def _load_json(path: Path) -> LoadResult:
     data = _parse(read_text(path))
     if isinstance(data, dict):
-        return LoadResult(articles=[_record(data, path, None)])
+        article, warning = _record(data, path, None)
+        issues = [LoadIssue(str(path), warning)] if warning else []
+        return LoadResult(articles=[article], issues=issues)
     if not isinstance(data, list):
         raise LoadError(
             f"expected a JSON object or a list of objects, got {kind_of(data)}"
@@ -67,11 +72,12 @@ def _load_json(path: Path) -> LoadResult:
     # Items of a list have no cheap line number; issues say "item N" (1-based).
     for n, item in enumerate(data, start=1):
         try:
-            article = _record(item, path, None)
+            article, warning = _record(item, path, None)
         except LoadError as exc:
             result.issues.append(LoadIssue(str(path), f"item {n}: {exc.reason}"))
             continue
-        _add(result, article, path, first_item, n, "item")
+        if _add(result, article, path, first_item, n, "item") and warning:
+            result.issues.append(LoadIssue(str(path), f"item {n}: {warning}"))
     return result
 
 
@@ -89,7 +95,8 @@ def _parse(text: str) -> Any:
         ) from None
 
 
-def _record(obj: Any, path: Path, line: int | None) -> Article:
+def _record(obj: Any, path: Path, line: int | None) -> tuple[Article, str | None]:
+    """The record's article and its bad-date warning (None when the date is fine)."""
     if not isinstance(obj, dict):
         raise LoadError(f"expected a JSON object, got {kind_of(obj)}", line)
     text = obj.get("text")
@@ -100,12 +107,11 @@ def _record(obj: Any, path: Path, line: int | None) -> Article:
     check_encodable(text, "text", line)
     if not text.strip():
         raise LoadError('field "text" is empty', line)
-    fields = {
-        name: field_str(obj, name, line)
-        for name in ("id", "url", "source", "published")
-    }
+    fields = {name: field_str(obj, name, line) for name in ("id", "url", "source")}
     title = field_str(obj, "title", line)
-    return make_article(path, text, title, line=line, **fields)
+    published, warning = read_published(field_str(obj, "published", line))
+    article = make_article(path, text, title, line=line, published=published, **fields)
+    return article, warning
 
 
 def _add(
@@ -115,12 +121,15 @@ def _add(
     first: dict[str, int],
     n: int,
     unit: str,
-) -> None:
-    """Append ``article`` unless its id already appeared in this file (``unit`` N)."""
+) -> bool:
+    """Append ``article`` unless its id already appeared in this file (``unit`` N).
+
+    Returns whether it was kept, so a skipped duplicate gets no date warning too.
+    """
     if article.id not in first:
         first[article.id] = n
         result.articles.append(article)
-        return
+        return True
     reason = (
         f'duplicate id "{article.id}" (first on {unit} {first[article.id]}); skipped'
     )
@@ -128,3 +137,4 @@ def _add(
         result.issues.append(LoadIssue(str(path), reason, n))
     else:
         result.issues.append(LoadIssue(str(path), f"{unit} {n}: {reason}"))
+    return False

@@ -1,4 +1,8 @@
-"""Markdown articles, with optional YAML front matter for title/source/url/published."""
+"""Markdown articles, with optional YAML front matter for title/source/url/published.
+
+A front-matter ``published`` (a YAML date, datetime or written date) that is not a
+date costs only the date: the article is kept undated, with a warning issue.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from rag.loaders.base import (
     failed,
     field_str,
     make_article,
+    read_published,
     read_text,
     split_title,
 )
-from rag.types import LoadResult
+from rag.types import LoadIssue, LoadResult
 
 SUFFIXES: tuple[str, ...] = (".md", ".markdown")
 
@@ -35,11 +40,14 @@ def load(path: Path) -> LoadResult:
         names = ("id", "title", "url", "source", "published")
         fields = {name: field_str(meta, name) for name in names}
         title = fields.pop("title")
+        published, warning = read_published(fields.pop("published"))
         if not title:
             title, body = _title_from_body(body)
         if not body.strip():
             raise LoadError("no article text after the title", body_line)
-        return LoadResult(articles=[make_article(path, body, title, **fields)])
+        article = make_article(path, body, title, published=published, **fields)
+        issues = [LoadIssue(str(path), warning)] if warning else []
+        return LoadResult(articles=[article], issues=issues)
     except LoadError as exc:
         return failed(path, exc)
 

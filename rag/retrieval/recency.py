@@ -32,12 +32,24 @@ def allowed_rows(days: np.ndarray, as_of: int | None) -> np.ndarray | None:
     return None if mask.all() else mask
 
 
-def recency_prior(days: np.ndarray, as_of: int | None, half_life: float) -> np.ndarray | None:
-    """``-log(1 + age / half_life)`` per row (age in days before ``as_of``); None without dates."""
+def recency_prior(
+    days: np.ndarray, as_of: int | None, half_life: float, window: tuple[int | None, int | None] | None = None
+) -> np.ndarray | None:
+    """``-log(1 + age / half_life)`` per row, age in days before ``as_of``, or, when the question
+    names a ``window`` of days (first, last; either may be None), days outside it (0 inside);
+    None without dates."""
     dated = days != _UNDATED
     if as_of is None or not dated.any():
         return None
-    age = np.maximum(0, as_of - days).astype(np.float64)
+    if window is not None:
+        first, last = window
+        age = np.zeros(len(days), dtype=np.float64)
+        if first is not None:
+            age += np.maximum(0, first - days)
+        if last is not None:
+            age += np.maximum(0, days - last)
+    else:
+        age = np.maximum(0, as_of - days).astype(np.float64)
     prior = -np.log1p(age / half_life)
     prior[~dated] = float(np.median(prior[dated]))
     return prior

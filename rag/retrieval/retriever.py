@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -62,10 +62,12 @@ class HybridRetriever:
         allowed: np.ndarray | None = None,
         prior: np.ndarray | None = None,
         per_doc: int | None = None,
+        group: Callable[[str], str] | None = None,
     ) -> list[Passage]:
         """The top ``k`` passages. ``allowed`` flags the rows that may be returned, ``prior`` is
         added to each fused score (the recency boost), and ``per_doc`` caps the passages taken
-        from one article while others remain (see `diversify`)."""
+        from one article while others remain (see `diversify`); ``group`` maps an article to
+        its story, so that copies of one story share that cap."""
         if not self.chunks or not query.strip():
             return []
         n = max(self.candidates, k)
@@ -97,18 +99,21 @@ class HybridRetriever:
         if prior is not None:
             fused = sorted(((i, s + float(prior[i])) for i, s in fused), key=lambda t: -t[1])
         passages = [Passage(self.chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in fused]
-        return diversify(passages, k, per_doc) if per_doc else passages[:k]
+        return diversify(passages, k, per_doc, group) if per_doc else passages[:k]
 
 
-def diversify(passages: Sequence[Passage], k: int, per_doc: int) -> list[Passage]:
-    """The first ``k`` passages taking at most ``per_doc`` from one article, then, if fewer
-    than ``k`` articles were found, the best of the rest (a one-article corpus still gets k)."""
+def diversify(
+    passages: Sequence[Passage], k: int, per_doc: int, group: Callable[[str], str] | None = None
+) -> list[Passage]:
+    """The first ``k`` passages taking at most ``per_doc`` from one article (one story, with
+    ``group``), then, if fewer were found, the best of the rest (a one-article corpus still gets k)."""
     out: list[Passage] = []
     rest: list[Passage] = []
     count: dict[str, int] = {}
     for p in passages:
-        if count.get(p.chunk.doc_id, 0) < per_doc:
-            count[p.chunk.doc_id] = count.get(p.chunk.doc_id, 0) + 1
+        key = group(p.chunk.doc_id) if group else p.chunk.doc_id
+        if count.get(key, 0) < per_doc:
+            count[key] = count.get(key, 0) + 1
             out.append(p)
             if len(out) == k:
                 return out

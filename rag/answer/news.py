@@ -1,0 +1,195 @@
+"""News: the latest report wins, disagreements are named, and changes become a dated digest.
+
+The reader ranks candidates by what they say; this step adds what news needs on
+top, from the articles' dates (parsed once at load time) and the question's
+time window (`rag.timewords`):
+
+* **Latest wins.** A figure that changes from day to day (a toll, a count)
+  makes the reports of different days disagree, and the reader may pick an
+  old one. So when the reader would answer, and the top sources hold a newer
+  day than its answer's (or, when the question names days, the newest of
+  those), that day's reports are read on their own; if they answer at least
+  as confidently, with a sentence the whole pool's reading also ranked among
+  its `DIGEST_POOL` best, their answer wins. This step changes which report answers,
+  never whether to answer: that stays the reader's calibrated decision.
+  "By Tuesday" needs nothing here: the question is then asked as of Tuesday
+  (`rag.answer.query`).
+* **Disagreement.** When the leading short answer has a rival of the same
+  kind, as likely (`CLOSE`, the rule that adds a why-answer's extra
+  sentences), from another outlet on the same day, with another value, the
+  answer gives both with their sources instead of silently picking one.
+* **Digests.** "How did the toll change?", "What's the latest on X?", "What
+  happened this week?": the best sentence of each of up to `DIGEST_DAYS` days
+  among the reader's `DIGEST_POOL` best (the first and the latest day always),
+  in date order, each with its date.
+  A sentence must hold most of the question's subject (its terms other than
+  the digest words), weighted by idf, or it is not part of the story asked about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..dates import day_number
+from ..text import content_terms, normalize_answer
+from ..timewords import TimeRange
+from ..types import Article, Passage
+from .candidates import SentenceCandidate
+from .compose import CLOSE
+from .features import term_match
+from .question import Question
+from .reader import Reading, ShortAnswer
+
+__all__ = ["News", "arrange", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
+
+DIGEST_DAYS = 5  # a digest quotes at most this many days
+DIGEST_POOL = 12  # …from the reader's best sentences
+
+# Asking how something developed, not for one fact: change verbs after "how has/did/is",
+# "the latest on", "what happened", a rundown/timeline/update.
+_DIGEST = re.compile(
+    r"\bhow\s+(?:has|have|did|is|are|was|were)\b(?P<s1>.*?)\b(?:chang|ris|grow|grew|develop|evolv|progress|unfold|fall|fell|drop)\w*"
+    r"|\b(?:latest|news|updates?)\s+(?:on|about|from|in)\b(?P<s2>.*)"
+    r"|\bwhat(?:'s| is| has)?\s+(?:been\s+)?happen\w*\b(?P<s3>.*)"
+    r"|\b(?:rundown|timeline|recap|summary|overview)\b(?P<s4>.*)",
+    re.I,
+)
+
+
+def digest_subject(question: str) -> str | None:
+    """What a digest question asks the development of ("the death toll" in "How has the death
+    toll changed?"), or None when it asks for one fact."""
+    m = _DIGEST.search(question)
+    if m is None:
+        return None
+    subject = next((g for g in m.groups() if g is not None), "").strip(" ?.!,")
+    # "the number of evacuees" is about evacuees: reports give the number, not the word.
+    subject = re.sub(r"^(?:the\s+)?(?:number|count|total|amount|level|figure)s?\s+of\s+", "", subject, flags=re.I)
+    if not content_terms(subject) or re.match(r"(?:how|what|who|which|when|where|why)\b", subject, re.I):
+        return None  # nothing to follow, or a fact asked for ("an update on how many left")
+    return subject
+
+
+@dataclass
+class News:
+    """What the news step decided: the reading to answer from, and what to show besides."""
+
+    reading: Reading
+    differs: list[ShortAnswer]  # disagreeing answers, the leading one first; [] when none
+    digest: list[tuple[SentenceCandidate, float]]  # dated sentences in date order; [] when not a digest
+    newest: bool = False  # the answer was read from the newest reports alone
+
+
+def arrange(
+    q: Question,
+    reading: Reading,
+    shown: Sequence[Passage],
+    articles: dict[str, Article],
+    window: TimeRange | None,
+    read_day: Callable[[int], Reading],
+    idf: Callable[[list[str]], list[float]] | None = None,
+) -> News:
+    """The reading to answer from (see the module docstring) and any disagreement or digest;
+    ``read_day(day)`` reads the question again over the reports of one day only."""
+    if not reading.ranked:
+        return News(reading, [], [])
+    subject = digest_subject(q.text)
+    if subject is not None:
+        return News(reading, [], dated_digest(reading, articles, subject, idf))
+    newest = False
+    target = _target_day(shown, articles, window)
+    if reading.answerable and target is not None and target != _day(articles, reading.best):
+        fresh = read_day(target)
+        # A small pool reads as more certain, so the newest report must also be one the whole
+        # pool's reading ranked among its best: a fresher answer, not merely a lonelier one.
+        best_overall = {(c.doc_id, c.sentence.start) for c in reading.ranked[:DIGEST_POOL]}
+        lead = fresh.best
+        if lead is not None and (lead.doc_id, lead.sentence.start) in best_overall and fresh.confidence >= reading.confidence:
+            fresh.answerable, fresh.reason = True, ""
+            reading, newest = fresh, True
+    differs = _disagreeing(reading, articles) if q.factoid and reading.answerable else []
+    return News(reading, differs, [], newest)
+
+
+def _day(articles: dict[str, Article], cand: SentenceCandidate | None) -> int | None:
+    return None if cand is None else day_number(articles[cand.doc_id].published)
+
+
+def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: TimeRange | None) -> int | None:
+    """The newest day among the top sources; when the question names days, the newest of those
+    (a report of the day after counts only when the day itself has none)."""
+    days = [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
+    if window is not None and not window.by:
+        first = window.start.toordinal() if window.start else None
+        last = window.end.toordinal() if window.end else None
+        for stretch in (0, 1):
+            inside = [d for d in days if (first is None or d >= first) and (last is None or d <= last + stretch)]
+            if inside:
+                return max(inside)
+        return None  # no top source is from those days: nothing newer to prefer
+    return max(days, default=None)
+
+
+def _value(text: str) -> str:
+    """What a short answer says: its numbers when it has any ("At least 11" says 11)."""
+    from .verify import digits
+
+    value = normalize_answer(digits(text))
+    numbers = re.findall(r"\d+(?:\.\d+)?", value)
+    return " ".join(numbers) if numbers else value
+
+
+def _kind(a: ShortAnswer) -> str:
+    # Numbers against numbers, names against names: a count never disagrees with a place.
+    return "number" if re.search(r"\d", _value(a.text)) else "name"
+
+
+def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAnswer]:
+    if not reading.alternatives:
+        return []
+    best = reading.short or reading.alternatives[0]
+    day = _day(articles, best.candidate)
+    if day is None:
+        return []
+    seen = {_value(best.text)}
+    outlets = {articles[best.candidate.doc_id].source or best.candidate.doc_id}
+    others = []
+    for a in reading.alternatives:
+        art = articles[a.candidate.doc_id]
+        outlet = art.source or a.candidate.doc_id
+        if (
+            a.probability >= CLOSE * best.probability
+            and _kind(a) == _kind(best)
+            and _day(articles, a.candidate) == day
+            and _value(a.text) not in seen
+            and outlet not in outlets
+        ):
+            others.append(a)
+            seen.add(_value(a.text))
+            outlets.add(outlet)
+    return [best, *others] if others else []
+
+
+def dated_digest(
+    reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None
+) -> list[tuple[SentenceCandidate, float]]:
+    stems = list(dict.fromkeys(content_terms(subject)))
+    weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
+    total = sum(weights.values())
+    best_by_day: dict[int, tuple[SentenceCandidate, float]] = {}
+    for cand, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL]):
+        d = _day(articles, cand)
+        terms = set(content_terms(cand.text))
+        covered = sum(w for s, w in weights.items() if term_match(s, terms))
+        if d is None or (total and covered <= total / 2):
+            continue
+        if d not in best_by_day or p > best_by_day[d][1]:
+            best_by_day[d] = (cand, p)
+    days = sorted(best_by_day)
+    if len(days) > DIGEST_DAYS:
+        # A change needs its start and its latest state; the middle keeps its best-matching days.
+        middle = sorted(days[1:-1], key=lambda d: -best_by_day[d][1])[: DIGEST_DAYS - 2]
+        days = sorted([days[0], *middle, days[-1]])
+    return [best_by_day[d] for d in days] if len(days) >= 2 else []
