@@ -35,7 +35,7 @@ from .retrieval.lexical import Postings
 from .store import (
     SIGNATURES,
     chunk_hashes,
-    read_articles,
+    read_article,
     read_segment,
     read_signatures,
     sha256_file,
@@ -297,18 +297,20 @@ def _group(index_dir: Path, segments: list[dict], regroup: set[str], prev: dict)
     for entry in segments:
         for i, row in (read_signatures(index_dir, entry) or {}).items():
             sigs[i], home[i] = row, entry
-    texts: dict[str, dict[str, str]] = {}
+    texts: dict[str, str] = {}
 
     def text_of(doc_id: str) -> str:
-        # Only a proposed pair needs texts: read its segment's articles once.
-        entry = home[doc_id]
-        if entry["name"] not in texts:
-            texts[entry["name"]] = {a.id: a.text for a in read_articles(index_dir, entry)}
-        return texts[entry["name"]][doc_id]
+        # Only a proposed pair needs texts, so they are read one article at a time.
+        if doc_id not in texts:
+            texts[doc_id] = read_article(index_dir, home[doc_id], doc_id).text
+        return texts[doc_id]
 
-    stories = Stories(text_of)
     if prev.get("rule") != STORY_RULE:
         regroup = set(sigs)  # never grouped, or grouped under another rule: look at everything
+    if not regroup & set(sigs):
+        # Nothing new to look up (a deletion, say): the pairs are the previous ones among the living.
+        return sorted(p for p in prev.get("pairs", []) if p[0] in sigs and p[1] in sigs)
+    stories = Stories(text_of)
     stable = [i for i in sigs if i not in regroup]
     stories.load(stable, np.array([sigs[i] for i in stable]), prev.get("pairs", []))
     for i in sorted(regroup & set(sigs)):

@@ -65,6 +65,7 @@ __all__ = [
     "chunk_hashes",
     "read_signatures",
     "read_articles",
+    "read_article",
     "FORMAT_VERSION",
 ]
 
@@ -326,6 +327,16 @@ def read_articles(index_dir: Path, entry: dict[str, Any]) -> list[Article]:
     """Every article a segment holds (dropped ones too)."""
     with open(Path(index_dir) / entry["name"] / "articles.jsonl", encoding="utf-8") as f:
         return [Article(**json.loads(line)) for line in f]
+
+
+def read_article(index_dir: Path, entry: dict[str, Any], doc_id: str) -> Article | None:
+    """One article of a segment, found without parsing the others (each line starts with its id)."""
+    head = '{"id": ' + json.dumps(doc_id, ensure_ascii=False) + ","
+    with open(Path(index_dir) / entry["name"] / "articles.jsonl", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(head):
+                return Article(**json.loads(line))
+    return None
 
 
 def read_signatures(index_dir: Path, entry: dict[str, Any]) -> dict[str, np.ndarray] | None:

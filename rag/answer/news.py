@@ -10,7 +10,9 @@ time window (`rag.timewords`):
   day than its answer's (or, when the question names days, the newest of
   those), that day's reports are read on their own; if they answer at least
   as confidently, with a sentence the whole pool's reading also ranked among
-  its `DIGEST_POOL` best, their answer wins. This step changes which report answers,
+  its `DIGEST_POOL` best, their answer wins. A question about one day ("on
+  Wednesday", "yesterday") is read over that day's reports alone (or the next
+  day's, when it has none among the top sources), answer or abstention. This step changes which report answers,
   never whether to answer: that stays the reader's calibrated decision.
   "By Tuesday" needs nothing here: the question is then asked as of Tuesday
   (`rag.answer.query`).
@@ -100,6 +102,12 @@ def arrange(
         return News(reading, [], dated_digest(reading, articles, subject, idf))
     newest = False
     target = _target_day(shown, articles, window)
+    one_day = window is not None and not window.by and window.start is not None and window.start == window.end
+    if one_day and target is not None:
+        # "On Wednesday" asks what Wednesday's reports said: reading them alone is the question.
+        fresh = read_day(target)
+        if fresh.ranked:
+            return News(fresh, _disagreeing(fresh, articles) if q.factoid and fresh.answerable else [], [], True)
     if reading.answerable and target is not None and target != _day(articles, reading.best):
         fresh = read_day(target)
         # A small pool reads as more certain, so the newest report must also be one the whole
