@@ -243,6 +243,16 @@ def test_a_number_never_disagrees_with_a_name():
     assert _disagreeing(_reading([lead, place]), ARTICLES) == []
 
 
+def test_answers_of_other_entity_types_never_disagree():
+    # "42-year-old" (an age) and "2017" (a year) are both numbers, but not reports of one thing.
+    from dataclasses import replace
+
+    lead, rival = _short("12", 0.5, _cand(LEDGER_12)), _short("14", 0.5, _cand(COURIER_14))
+    assert _disagreeing(_reading([replace(lead, label="CARDINAL"), replace(rival, label="DATE")]), ARTICLES) == []
+    same = [replace(lead, label="CARDINAL"), replace(rival, label="CARDINAL")]
+    assert [a.text for a in _disagreeing(_reading(same), ARTICLES)] == ["12", "14"]
+
+
 def test_a_rival_below_close_is_no_disagreement():
     lead = _short("12", 0.5, _cand(LEDGER_12))
     rival = _short("14", CLOSE * 0.5 - 0.001, _cand(COURIER_14))
@@ -308,14 +318,15 @@ def test_latest_wins_keeps_the_first_reading_when_the_newest_day_is_less_sure():
 
 def test_latest_wins_needs_a_sentence_the_whole_pool_also_ranked_among_its_best():
     # Read alone, a day's few reports look surer than they are: a sentence the whole pool's reading did
-    # not rank among its DIGEST_POOL best does not win, however confident.
+    # not rank among its k best (k = the sources shown) does not win, however confident.
     fillers = [_make(f"filler-{i}", [f"Filler sentence {i}."], "2026-03-02", "Ostmere Ledger") for i in range(12)]
     articles = {**DAYS, **{a.id: a for a in fillers}}
-    reading = _one(MON, *fillers, SAT_A, confidence=0.5)  # Saturday's sentence ranks 14th
-    news = arrange(NUMBER_Q, reading, _shown(MON, SAT_A), articles, None, lambda day: _one(SAT_A, confidence=0.99))
+    shown = _shown(MON, *fillers[:3], SAT_A)  # k = 5
+    reading = _one(MON, *fillers[:4], SAT_A, confidence=0.5)  # Saturday's sentence ranks 6th
+    news = arrange(NUMBER_Q, reading, shown, articles, None, lambda day: _one(SAT_A, confidence=0.99))
     assert news.reading is reading and not news.newest
-    reading = _one(MON, *fillers[:10], SAT_A, confidence=0.5)  # 12th: among the best
-    news = arrange(NUMBER_Q, reading, _shown(MON, SAT_A), articles, None, lambda day: _one(SAT_A, confidence=0.99))
+    reading = _one(MON, *fillers[:3], SAT_A, confidence=0.5)  # 5th: among the k best
+    news = arrange(NUMBER_Q, reading, shown, articles, None, lambda day: _one(SAT_A, confidence=0.99))
     assert news.newest and news.reading.best.doc_id == "sat"
 
 

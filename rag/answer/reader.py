@@ -36,6 +36,7 @@ class ShortAnswer:
     candidate: SentenceCandidate  # the sentence it was cut from
     start: int  # offsets within that sentence's text
     end: int
+    label: str = ""  # its entity label (CARDINAL, DATE, PERSON, …; NP for a plain noun phrase)
 
 
 @dataclass
@@ -141,7 +142,9 @@ class Reader:
         )
         for i in np.argsort(-span_probs, kind="stable")[:ALTERNATIVES]:
             m = groups[int(i)].best
-            reading.alternatives.append(ShortAnswer(m.text, float(span_probs[int(i)]), cands[m.sentence], m.start, m.end))
+            reading.alternatives.append(
+                ShortAnswer(m.text, float(span_probs[int(i)]), cands[m.sentence], m.start, m.end, groups[int(i)].label)
+            )
             reading.rows.append(d.rows[int(i)])
         if reading.alternatives and reading.alternatives[0].probability >= w.short_threshold:
             reading.short = reading.alternatives[0]
