@@ -219,7 +219,7 @@ class _Phases:
     """Wall time spent in some of `rag.indexer`'s helpers during one update (patched in)."""
 
     NAMES = ("verified_manifest", "_collect_articles", "_write_segment", "_group", "read_signatures",
-             "read_articles", "write_generation")
+             "read_article", "write_generation")
 
     def __init__(self) -> None:
         import rag.indexer as ix
