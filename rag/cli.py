@@ -167,7 +167,9 @@ def timeline_cmd(topic: str, index_dir, k, as_of, as_json: bool) -> None:
     except RagError as exc:
         _fail(exc)
     if not as_json and not answer.abstained:
-        click.echo(answer.text.replace(" · ", "\n"))
+        from .answer.compose import DIGEST_SEPARATOR
+
+        click.echo(answer.text.replace(DIGEST_SEPARATOR, "\n"))
         _print_answer(answer, as_json=False, streamed=True)
         return
     _print_answer(answer, as_json=as_json)

@@ -50,6 +50,11 @@ class TimeRange:
     text: str  # the words matched in the question, e.g. "on Tuesday"
     by: bool = False  # a snapshot as of `end` ("by Tuesday"), not "only events inside the range"
 
+    @property
+    def days(self) -> tuple[int | None, int | None]:
+        """(first, last) as day numbers (`date.toordinal`, as `rag.dates` counts days); None = open."""
+        return (self.start.toordinal() if self.start else None, self.end.toordinal() if self.end else None)
+
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {name: i + 1 for i, name in enumerate("january february march april may june july august september "

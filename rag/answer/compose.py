@@ -9,6 +9,7 @@ date, the passage and the exact character span of each cited sentence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -21,8 +22,16 @@ from .reader import Reading, ShortAnswer
 
 __all__ = [
     "ABSTAIN_PREFIX", "citation", "attach", "extractive", "abstention", "evidence_set", "with_copies", "digest",
-    "disagreement", "day_label",
+    "disagreement", "day_label", "DIGEST_SEPARATOR", "DATE_LABEL", "AS_OF_NOTE", "DIFFER_LEAD",
 ]
+
+# The assistant's own framing around quoted sentences, written here and recognised by the
+# evaluation (`rag.evaluation.runner.count_unsupported`), which must not count it as a claim.
+DIGEST_SEPARATOR = " · "
+_DAY = r"[A-Z][a-z]{2} \d{1,2}(?:, \d{4})?"  # what day_label writes
+DATE_LABEL = re.compile(rf"(?:^|(?<=\s)){_DAY}: ")  # a digest item's "Mar 2: "
+AS_OF_NOTE = re.compile(rf"^, as of {_DAY}")  # after a dated short answer
+DIFFER_LEAD = re.compile(rf"^Reports differ on {_DAY}: (.+?\])\.(?:\s|$)")  # a disagreement's lead
 
 ABSTAIN_PREFIX = "The indexed articles don't say"
 MORE_SENTENCES = 2  # why/how answers add up to this many further sentences
@@ -120,7 +129,7 @@ def digest(
         article = articles[cand.doc_id]
         citations.append(citation(i, cand, cand.sentence, article, p))
         parts.append(f"{day_label(article.published, as_of)}: {attach(cand.text, [f'[{i}]'])}")
-    return " · ".join(parts), citations
+    return DIGEST_SEPARATOR.join(parts), citations
 
 
 def disagreement(

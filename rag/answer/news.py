@@ -102,7 +102,7 @@ def arrange(
         return News(reading, [], dated_digest(reading, articles, subject, idf))
     newest = False
     target = _target_day(shown, articles, window)
-    one_day = window is not None and not window.by and window.start is not None and window.start == window.end
+    one_day = window is not None and not window.by and window.start is not None and window.days[0] == window.days[1]
     if one_day and target is not None:
         # "On Wednesday" asks what Wednesday's reports said: reading them alone is the question.
         fresh = read_day(target)
@@ -132,8 +132,7 @@ def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: 
     (a report of the day after counts only when the day itself has none)."""
     days = [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
     if window is not None and not window.by:
-        first = window.start.toordinal() if window.start else None
-        last = window.end.toordinal() if window.end else None
+        first, last = window.days
         for stretch in (0, 1):
             inside = [d for d in days if (first is None or d >= first) and (last is None or d <= last + stretch)]
             if inside:

@@ -71,7 +71,8 @@ def plan(
         as_of = min(as_of, window.end.toordinal())
     days = None
     if window is not None and not window.by and (window.start or window.end):
-        days = (window.start.toordinal() if window.start else None, window.end.toordinal() + 1 if window.end else None)
+        first, last = window.days
+        days = (first, None if last is None else last + 1)
     vector = embedder.embed([res.query])[0]
     pool = index.search(
         res.query, max(POOL, k), query_vector=vector, as_of=as_of, per_doc=POOL_PER_ARTICLE, allowed=allowed, window=days

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from ..answer.compose import AS_OF_NOTE, DATE_LABEL, DIFFER_LEAD, DIGEST_SEPARATOR
 from ..answer.verify import check_support, strip_markers
 from ..text import split_sentences
 from .gold import GoldItem
@@ -49,10 +50,10 @@ def count_unsupported(answer) -> tuple[int, int]:
     bad = 0
     short = getattr(answer, "short", None)
     if short and text.startswith(short.rstrip(" .")):
-        text = _AS_OF.sub("", text[len(short.rstrip(" .")) :], count=1).lstrip(". ")
+        text = AS_OF_NOTE.sub("", text[len(short.rstrip(" .")) :], count=1).lstrip(". ")
         bad += not any(short.rstrip(" .") in c.quote for c in answer.citations)
     claims = 0
-    if (m := _DIFFER.match(text)) is not None:
+    if (m := DIFFER_LEAD.match(text)) is not None:
         # "Reports differ on Mar 4: 12 (Ledger) [1] against 14 (Courier) [2]." — each value must be
         # copied from the sentence it cites; the outlets and the day are the articles' own.
         values = re.findall(r"(.+?) \([^()]*\) \[(\d+)\]", m.group(1).replace(" against ", "\n"))
@@ -60,7 +61,7 @@ def count_unsupported(answer) -> tuple[int, int]:
         bad += sum(not (int(n) in by_n and v.strip() in by_n[int(n)]) for v, n in values)
     # A digest's items ("Mar 2: <sentence> [1] · Mar 3: …") are quotes under their articles' dates,
     # each read on its own (a headline item has no full stop to end it).
-    sentences = [s.text for part in text.split(" · ") for s in split_sentences(_DATE_LABEL.sub(" ", part))]
+    sentences = [s.text for part in text.split(DIGEST_SEPARATOR) for s in split_sentences(DATE_LABEL.sub(" ", part))]
     for s in sentences:
         cited = [by_n[int(n)] for n in re.findall(r"\[(\d+)\]", s) if int(n) in by_n]
         claim = strip_markers(s)
@@ -68,10 +69,6 @@ def count_unsupported(answer) -> tuple[int, int]:
             bad += 1
     return len(sentences) + bool(short) + claims, bad
 
-
-_AS_OF = re.compile(r"^, as of [A-Z][a-z]{2} \d{1,2}(, \d{4})?")
-_DIFFER = re.compile(r"^Reports differ on [A-Z][a-z]{2} \d{1,2}(?:, \d{4})?: (.+?\])\.(?:\s|$)")
-_DATE_LABEL = re.compile(r"(?:^|(?<=\s))[A-Z][a-z]{2} \d{1,2}(?:, \d{4})?: ")
 
 
 def _passages(passages) -> list[dict]:
