@@ -4,8 +4,8 @@
     rag index /tmp/r/articles.jsonl --index /tmp/r/index      # once: about an hour here
     python benchmarks/reindex.py /tmp/r/articles.jsonl /tmp/r/index [--times 3]
 
-`rag bench` measures the same figure (`rag.bench.reindex_one`) after building
-its corpus from scratch; this runs it alone, as often as you like, on a large
+`rag bench` measures the same figure (`bench.reindex_one`, in benchmarks/bench/ingest.py)
+after building its corpus from scratch; this runs it alone, as often as you like, on a large
 index built once. Each run appends a line to the first article of CORPUS, so
 point it at a copy.
 """
@@ -28,15 +28,17 @@ def main() -> None:
     ap.add_argument("--times", type=int, default=3, help="how many changes to time, one after the other")
     args = ap.parse_args()
 
-    from rag.bench import _on_compute, reindex_one
+    from bench import reindex_one  # benchmarks/bench: this script's folder is on sys.path
+
+    from rag import compute
     from rag.embedder import SentenceTransformerEmbedder
     from rag.runinfo import machine_info
 
     embedder = SentenceTransformerEmbedder()
-    _on_compute(embedder.embed, ["warm up"])
+    compute.run(embedder.embed, ["warm up"])
     print(machine_info())
     for _ in range(args.times):
-        figure = _on_compute(reindex_one, args.corpus, args.index, embedder, float("nan"))
+        figure = compute.run(reindex_one, args.corpus, args.index, embedder, float("nan"))
         print(f"{figure.value:.2f} s  {figure.note}")
 
 

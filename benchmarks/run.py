@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from rag.cli import bench_cmd
+from rag.cli.tools import bench_cmd
 
 if __name__ == "__main__":
     bench_cmd(prog_name="benchmarks/run.py")

@@ -2,8 +2,8 @@
 
     python benchmarks/scale.py [--sizes 25000 50000 100000 200000 400000] [--svg docs/retrieval-scale.svg]
 
-For each size it runs `rag.bench.approximate_index` (synthetic embedding-like
-384-d vectors, 200 single queries, p95 of exact `IndexFlatIP` and of the HNSW
+For each size it runs `bench.approximate_index` (benchmarks/bench/search.py:
+synthetic embedding-like 384-d vectors, 200 single queries, p95 of exact `IndexFlatIP` and of the HNSW
 graph the index switches to from `APPROXIMATE_FROM` chunks) and plots both on
 log-log axes, with the switch point marked. No plotting library needed.
 """
@@ -70,14 +70,16 @@ def main() -> None:
     ap.add_argument("--json", dest="json_file", type=Path)
     args = ap.parse_args()
 
-    from rag.bench import _on_compute, approximate_index
+    from bench import approximate_index  # benchmarks/bench: this script's folder is on sys.path
+
+    from rag import compute
     from rag.config import available_cores
     from rag.retrieval import APPROXIMATE_FROM
     from rag.runinfo import machine_info
 
     rows = []
     for n in args.sizes:
-        f = _on_compute(approximate_index, n, 384)
+        f = compute.run(approximate_index, n, 384)
         recall = float(f.note.split("recall@10 ")[1].split()[0])
         rows.append({"chunks": n, "exact_ms": f.baseline, "hnsw_ms": f.value, "hnsw_recall@10": recall})
         print(f"{n:>9} chunks  exact p95 {f.baseline:7.2f} ms  HNSW p95 {f.value:5.2f} ms  recall@10 {recall:.3f}",

@@ -35,9 +35,11 @@ def rss_mb(pid: int | str = "self") -> float:
 
 
 def _questions():
+    from bench.common import SEED_GOLD
+
     from rag.evaluation import load_gold
 
-    return load_gold(ROOT / "tests" / "gold" / "seed.jsonl")
+    return load_gold(SEED_GOLD)
 
 
 def _summary(name: str, n: int, warm: float, end: float, errors: list[str], seconds: float) -> dict:

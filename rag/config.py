@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 __all__ = ["Settings", "MODES", "available_cores"]
 
@@ -22,7 +22,10 @@ def available_cores() -> int:
 class Settings:
     """Everything a user can tune. Each field reads ``RAG_<FIELD>`` from the environment.
 
-    - ``model``: path of a GGUF file; None means the shipped SmolLM2-135M-Instruct.
+    - ``model``: path of a GGUF file, or a Hugging Face reference ``owner/repo[:quant]``
+      (see `rag.llm.resolve`); None means the shipped SmolLM2-135M-Instruct.
+    - ``llm_url``: an OpenAI-compatible server (``http://HOST:PORT/v1``) to generate with instead;
+      ``llm_model`` the model name sent to it (None: the first it lists), ``llm_api_key`` its key.
     - ``mode``: "auto" picks extractive or generative per question.
     - ``k``: passages retrieved per question.
     - ``threads``: llama.cpp threads; None means every available core.
@@ -32,6 +35,9 @@ class Settings:
     index: str = "index"
     corpus: str = "corpus"
     model: str | None = None
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)  # a secret: kept out of logs and results
     mode: str = "auto"
     k: int = 5
     threads: int | None = None

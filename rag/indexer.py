@@ -134,6 +134,34 @@ def update_index(
     on_wait: Callable[[str], None] | None = None,
 ) -> IndexReport:
     """Bring ``index_dir`` up to date with ``paths`` plus the roots it already tracks."""
+    report = _update(paths, index_dir, embedder, config, rebuild, progress, on_wait)
+    _export_for_answering(embedder, report)
+    return report
+
+
+def _export_for_answering(embedder: Embedder, report: IndexReport) -> None:
+    """Leave the ONNX export that answering starts from (see `rag.embedder.onnx`), once per
+    model: here torch is loaded, or about to be anyway. A failure costs only the answering
+    side's start-up time, so it is a note, not an error."""
+    export = getattr(embedder, "export_for_answering", None)
+    if export is None:
+        return
+    try:
+        export()
+    except Exception as exc:  # noqa: BLE001 - any layer of torch.onnx may fail; indexing has succeeded
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        report.notes.append(f"answers will start slower (no ONNX export of the embedder: {first})")
+
+
+def _update(
+    paths: Sequence[str | Path],
+    index_dir: str | Path,
+    embedder: Embedder,
+    config: ChunkingConfig | None,
+    rebuild: bool,
+    progress: bool,
+    on_wait: Callable[[str], None] | None,
+) -> IndexReport:
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
     config = config or ChunkingConfig()

@@ -81,6 +81,7 @@ def assistant_settings(assistant) -> dict:
         "mode": s.mode,
         "k": s.k,
         "model": assistant.model_name,
+        "llm_url": s.llm_url,
         "n_ctx": s.n_ctx,
         "max_tokens": s.max_tokens,
         "temperature": s.temperature,

@@ -4,14 +4,26 @@ Everything that reaches the browser from an article goes through `html.escape`,
 so an article holding ``<script>`` shows that text and runs nothing. Uploads
 keep only a cleaned base name, an allowed suffix and a bounded size, and are
 written inside the corpus folder whatever name the browser sent.
+
+An upload is written whole before it has its name: into a hidden temporary file
+(created with ``open(..., "xb")``, so two writers never share one; the corpus
+walkers skip hidden files), synced, then given an unused name in one step. That
+step is ``os.link``, which fails rather than overwrite a file that appeared
+meanwhile; where hard links are not supported, the name is claimed with
+``open(..., "xb")`` and the content moved over it with ``os.replace``. An indexer
+scanning the folder never sees half a file, and two uploads of one name never
+overwrite each other.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import RagError
@@ -98,14 +110,42 @@ def safe_name(name: str) -> str:
     return (stem[:80] or "article") + (f".{suffix.lower()[:10]}" if suffix else "")
 
 
-def _unique(folder: Path, name: str) -> Path:
-    path = folder / name
+def _candidates(name: str):
+    yield name
+    stem, dot, suffix = name.rpartition(".")
     n = 1
-    while path.exists():
-        stem, dot, suffix = name.rpartition(".")
-        path = folder / (f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}")
+    while True:
+        yield f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
         n += 1
-    return path
+
+
+def _write_new(folder: Path, name: str, write: Callable) -> Path:
+    """A new file in ``folder`` named ``name`` (or ``name-1``, ``name-2``...), whose content ``write(f)``
+    puts in, appearing only once complete (see the module's docstring)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".upload-{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        for candidate in _candidates(name):
+            dest = folder / candidate
+            try:
+                os.link(tmp, dest)
+                return dest
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here: claim the name, then move the content over it
+                try:
+                    open(dest, "xb").close()
+                except FileExistsError:
+                    continue
+                os.replace(tmp, dest)
+                return dest
+    finally:
+        tmp.unlink(missing_ok=True)
+    raise AssertionError("unreachable")  # pragma: no cover -- _candidates never ends
 
 
 def save_upload(src: str | Path, original_name: str, folder: str | Path, *, max_bytes: int = DEFAULT_MAX_UPLOAD) -> Path:
@@ -118,12 +158,10 @@ def save_upload(src: str | Path, original_name: str, folder: str | Path, *, max_
     if size > max_bytes:
         raise RagError(f"{original_name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = _unique(folder, name)
-    if folder.resolve() not in dest.resolve().parents:  # defence in depth; safe_name already prevents it
+    if folder.resolve() not in (folder / name).resolve().parents:  # defence in depth; safe_name already prevents it
         raise RagError(f"{original_name}: invalid file name")
-    shutil.copyfile(src, dest)
-    return dest
+    with open(src, "rb") as source:
+        return _write_new(folder, name, lambda f: shutil.copyfileobj(source, f))
 
 
 def save_pasted(title: str, text: str, folder: str | Path, *, max_bytes: int = DEFAULT_MAX_UPLOAD) -> Path:
@@ -137,8 +175,4 @@ def save_pasted(title: str, text: str, folder: str | Path, *, max_bytes: int = D
     data = f"{title}\n\n{text}\n".encode()
     if len(data) > max_bytes:
         raise RagError(f"the pasted text is over the {max_bytes / 1e6:.0f} MB limit")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = _unique(folder, safe_name(f"{title[:60]}-{int(time.time())}.txt"))
-    dest.write_bytes(data)
-    return dest
+    return _write_new(Path(folder), safe_name(f"{title[:60]}-{int(time.time())}.txt"), lambda f: f.write(data))

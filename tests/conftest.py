@@ -6,6 +6,11 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for a model hub, before anything imports transformers
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The embedder's ONNX export (written when an index is built) goes to a folder of this session's,
+# not the user's ~/.cache; subprocesses started by tests inherit it.
+_CACHE = __import__("tempfile").mkdtemp(prefix="rag-test-cache-")
+os.environ["RAG_CACHE_DIR"] = _CACHE
+__import__("atexit").register(__import__("shutil").rmtree, _CACHE, True)
 
 from collections.abc import Iterator, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -111,6 +116,17 @@ def seed_assistant(seed_index, embedder, seed_reader):
 
 
 @pytest.fixture
+def shared_models(monkeypatch, embedder, seed_reader):
+    """Commands and assistants made from settings (`rag.wiring`) use the session's real embedder
+    and its warm reader instead of loading second copies; everything else about them is unchanged."""
+    import rag.wiring
+
+    monkeypatch.setattr(rag.wiring, "index_embedder", lambda: embedder)
+    monkeypatch.setattr(rag.wiring, "query_embedder", lambda: embedder)
+    monkeypatch.setattr(rag.wiring, "make_reader", lambda _embedder: seed_reader)
+
+
+@pytest.fixture
 def fake_llm() -> FakeLLM:
     return FakeLLM()
 
@@ -125,9 +141,9 @@ def assistant(seed_index, embedder, fake_llm, seed_reader):
 
 @pytest.fixture(autouse=True)
 def clean_rag_env(monkeypatch):
-    """No RAG_* variable from the caller's shell leaks into a test."""
+    """No RAG_* variable from the caller's shell leaks into a test (the session's cache folder stays)."""
     for name in list(os.environ):
-        if name.startswith("RAG_"):
+        if name.startswith("RAG_") and name != "RAG_CACHE_DIR":
             monkeypatch.delenv(name, raising=False)
 
 

@@ -45,11 +45,6 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture
-def shared_models(monkeypatch, embedder, seed_reader):
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "Reader", lambda *a, **k: seed_reader)
 
 
 def test_bad_files_are_named_and_the_rest_is_indexed(runner, tmp_path, shared_models):

@@ -92,13 +92,6 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture
-def shared_models(monkeypatch, embedder, seed_reader):
-    """Let CLI commands use the session's (real) embedder and its warm evidence caches
-    instead of loading a second copy: the commands' own code paths are unchanged."""
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "Reader", lambda *a, **k: seed_reader)
 
 
 def _one_line_error(result) -> str:

@@ -752,12 +752,6 @@ def test_timeline_of_something_never_reported_abstains(story):
         story.timeline("   ", as_of="2026-03-07")
 
 
-@pytest.fixture
-def shared_models(monkeypatch, embedder, seed_reader):
-    """The CLI uses the session's embedder and reader instead of loading second copies."""
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "Reader", lambda *a, **k: seed_reader)
 
 
 @pytest.mark.slow

@@ -604,12 +604,6 @@ def test_an_answer_from_a_copied_story_lists_the_other_outlets(story_index, embe
     assert "also in: " in sources_html(answer)
 
 
-@pytest.fixture
-def shared_models(monkeypatch, embedder, seed_reader):
-    """The CLI uses the session's embedder and reader instead of loading second copies."""
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.assistant, "Reader", lambda *a, **k: seed_reader)
 
 
 def test_rag_ask_json_carries_also_in(story_index, shared_models):

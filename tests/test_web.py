@@ -97,3 +97,60 @@ def test_pasted_article_needs_title_and_text(tmp_path):
         save_pasted("  ", "text", tmp_path)
     with pytest.raises(RagError, match="text"):
         save_pasted("t", "   ", tmp_path)
+
+
+def test_many_concurrent_uploads_of_one_name_all_survive_whole(tmp_path):
+    """Twenty threads saving "same.txt" at once: twenty files, each whole, none overwritten, no temp left."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    corpus = tmp_path / "corpus"
+    sources = []
+    for i in range(20):
+        src = tmp_path / f"src-{i}.txt"
+        src.write_text(f"Title {i}\n\n" + f"Body {i}. " * 2000)
+        sources.append(src)
+    with ThreadPoolExecutor(8) as pool:
+        saved = list(pool.map(lambda s: save_upload(s, "same.txt", corpus), sources))
+    assert len(set(saved)) == 20
+    assert sorted(p.read_text() for p in saved) == sorted(s.read_text() for s in sources)
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in saved)  # no hidden .part left
+
+
+def test_an_upload_is_invisible_until_complete(tmp_path, monkeypatch):
+    """While the content is being written, the corpus holds no file a scan would load."""
+    import shutil
+
+    from rag.indexer import corpus_files
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    src = tmp_path / "src.txt"
+    src.write_text("Title\n\nBody.")
+    seen: list[list[str]] = []
+    real_copy = shutil.copyfileobj
+
+    def copy_and_look(fsrc, fdst, *args):
+        real_copy(fsrc, fdst, *args)
+        seen.append([p.name for p in corpus_files(corpus)])  # mid-write: after the bytes, before the name
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy_and_look)
+    saved = save_upload(src, "story.txt", corpus)
+    assert seen == [[]]
+    assert [p.name for p in corpus_files(corpus)] == ["story.txt"] and saved.read_text() == "Title\n\nBody."
+
+
+def test_upload_without_hard_links_claims_the_name_then_replaces(tmp_path, monkeypatch):
+    import os
+
+    def no_links(*_a, **_k):
+        raise PermissionError("hard links not supported")
+
+    monkeypatch.setattr(os, "link", no_links)
+    src = tmp_path / "src.txt"
+    src.write_text("Title\n\nBody.")
+    corpus = tmp_path / "corpus"
+    first = save_upload(src, "a.txt", corpus)
+    second = save_upload(src, "a.txt", corpus)
+    assert (first.name, second.name) == ("a.txt", "a-1.txt")
+    assert first.read_text() == second.read_text() == "Title\n\nBody."
+    assert sorted(p.name for p in corpus.iterdir()) == ["a-1.txt", "a.txt"]

