@@ -118,3 +118,11 @@ def test_a_cached_reference_runs_offline_as_the_named_model(tmp_path, monkeypatc
     answer = assistant.ask("Why did the protests start?")
     assert answer.citations and not answer.abstained
     assert assistant.llm.loaded.path.resolve().parent.name == "blobs"  # it read the cached copy
+
+
+def test_the_fetch_glob_matches_either_case_as_from_pretrained_matches():
+    from fnmatch import fnmatchcase
+
+    glob = HubRef("org/Model-GGUF", "q4_k_m").hub_glob
+    assert fnmatchcase("Model-Q4_K_M.gguf", glob) and fnmatchcase("sub/model-q4_k_m.gguf", glob)
+    assert not fnmatchcase("model-Q8_0.gguf", glob) and not fnmatchcase("model-Q4_K_M.bin", glob)

@@ -42,6 +42,12 @@ class HubRef:
         q = self.quant.lower()
         return q if q.endswith(".gguf") else f"*{q}*.gguf"
 
+    @property
+    def hub_glob(self) -> str:
+        """`pattern` for a case-sensitive matcher: ``Llama.from_pretrained`` matches repository file
+        names with fnmatch, which is case-sensitive on Linux, and repositories write Q4_K_M or q4_k_m."""
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in self.pattern)
+
     def __str__(self) -> str:
         return self.repo + (f":{self.quant}" if self.quant else "")
 
@@ -113,7 +119,7 @@ def fetch_hub_file(ref: HubRef, cache_dir: Path | None = None) -> Path:
     try:
         # vocab_only: download the file and read its header, without loading the weights twice.
         llama = Llama.from_pretrained(
-            ref.repo, ref.pattern, cache_dir=str(cache_dir or hub_cache_dir()), vocab_only=True, verbose=False
+            ref.repo, ref.hub_glob, cache_dir=str(cache_dir or hub_cache_dir()), vocab_only=True, verbose=False
         )
     except ValueError as exc:  # no file, or several, matching the pattern
         raise RagError(f"{ref}: {str(exc).splitlines()[0]}") from None
