@@ -74,7 +74,7 @@ class Assistant:
         """Load a built index; ``settings`` are `Settings` fields (``model``, ``llm_url``, ``mode``, ``k``…)."""
         s = Settings.from_env(index=str(index_dir), **settings)
         p = parts(s, embedder=embedder, llm=llm, reader=reader)
-        return cls(p.index, embedder=p.embedder, llm=p.llm, reader=p.reader, settings=s, index_dir=p.index_dir)
+        return cls(p.index, embedder=p.embedder, llm=p.llm, reader=p.reader, settings=p.settings, index_dir=p.index_dir)
 
     @property
     def model_name(self) -> str:

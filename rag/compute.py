@@ -101,9 +101,6 @@ class OnCompute:
 
     def __init__(self, embedder) -> None:
         self.inner = embedder
-        self.name = embedder.name
-        self.dim = embedder.dim
-        self.max_tokens = embedder.max_tokens
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return run(self.inner.embed, texts, progress=progress)
@@ -111,5 +108,7 @@ class OnCompute:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return run(self.inner.count_tokens, texts)
 
-    def __getattr__(self, name: str):  # precision, batch_size and the like, read-only
+    def __getattr__(self, name: str):  # name, dim, max_tokens, precision and the like, read from the embedder
+        if name == "inner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)

@@ -90,7 +90,7 @@ def embedder_for(embedder=None, *, indexing: bool = False):
     return embedder if isinstance(embedder, OnCompute) else OnCompute(embedder)
 
 
-def parts(settings: Settings, *, embedder=None, llm: LLM | None = None, reader=None, index=None) -> Parts:
+def parts(settings: Settings, *, embedder=None, llm: LLM | None = None, reader=None) -> Parts:
     """The parts for ``settings``; a model that cannot be used fails here, in one line."""
     from .index import Index
 
@@ -101,5 +101,4 @@ def parts(settings: Settings, *, embedder=None, llm: LLM | None = None, reader=N
         llm = LazyLLM(spec, settings)
     embedder = embedder_for(embedder)
     index_dir = Path(settings.index)
-    index = index if index is not None else Index.load(index_dir, embedder)
-    return Parts(settings, index_dir, embedder, llm, index, reader or make_reader(embedder))
+    return Parts(settings, index_dir, embedder, llm, Index.load(index_dir, embedder), reader or make_reader(embedder))

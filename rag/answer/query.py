@@ -68,7 +68,7 @@ def plan(
     res = resolve(question, history)
     window = time_range(res.question, date.fromordinal(as_of)) if as_of is not None else None
     if window is not None and window.by and window.end is not None:
-        as_of = min(as_of, window.end.toordinal())
+        as_of = min(as_of, window.days[1])
     days = None
     if window is not None and not window.by and (window.start or window.end):
         first, last = window.days

@@ -10,7 +10,7 @@ import click
 from ..config import MODES, Settings
 
 __all__ = [
-    "fail", "index_option", "mode_option", "model_option", "model_only_option", "k_option", "as_of_option",
+    "fail", "assistant_options", "index_option", "mode_option", "model_option", "model_only_option", "k_option", "as_of_option",
     "settings_of", "load", "print_answer",
 ]
 
@@ -55,13 +55,16 @@ def settings_of(**kw) -> Settings:
     return Settings.from_env(**{("index" if k == "index_dir" else k): v for k, v in kw.items()})
 
 
+def assistant_options(settings: Settings) -> dict:
+    """The settings a command's flags set, as `Assistant.load`/`build` keywords (the rest come from the environment)."""
+    return {"model": settings.model, "llm_url": settings.llm_url, "llm_model": settings.llm_model,
+            "mode": settings.mode, "k": settings.k}
+
+
 def load(settings: Settings):
     from ..assistant import Assistant
 
-    return Assistant.load(
-        settings.index, model=settings.model, llm_url=settings.llm_url, llm_model=settings.llm_model,
-        mode=settings.mode, k=settings.k,
-    )
+    return Assistant.load(settings.index, **assistant_options(settings))
 
 
 def print_answer(answer, *, as_json: bool, streamed: bool = False) -> None:

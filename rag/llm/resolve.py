@@ -151,6 +151,10 @@ class ModelSpec:
     def local(self) -> bool:
         return self.kind != "url"
 
+    @property
+    def ref(self) -> HubRef | None:
+        return parse_hub_ref(self.value or "") if self.kind == "hub" else None
+
     def check(self, *, api_key: str | None = None) -> None:
         """Fail now, in one line, on a model that cannot be used (a quoted answer would hide it)."""
         if self.kind == "url":
@@ -160,9 +164,7 @@ class ModelSpec:
         elif self.kind == "path":
             check_gguf(self.value or "")
         elif self.kind == "hub" and _offline():
-            ref = parse_hub_ref(self.value or "")
-            if ref is not None and cached_hub_file(ref) is None:
-                fetch_hub_file(ref)  # raises the one-line "not cached" error
+            fetch_hub_file(self.ref)  # offline: the cached file, or the one-line "not cached" error
 
     def load(self, *, n_ctx: int, threads: int | None, api_key: str | None = None):
         """Build the `LLM` (the slow part: reads a model, or greets no one for a URL)."""
@@ -172,11 +174,7 @@ class ModelSpec:
             return OpenAICompatLLM(self.value or "", self.server_model, api_key=api_key, n_ctx=n_ctx)
         from .llama_cpp import LlamaCppLLM
 
-        path: str | Path | None = self.value
-        if self.kind == "hub":
-            ref = parse_hub_ref(self.value or "")
-            assert ref is not None
-            path = fetch_hub_file(ref)
+        path: str | Path | None = fetch_hub_file(self.ref) if self.kind == "hub" else self.value
         llm = LlamaCppLLM(path, n_ctx=n_ctx, threads=threads)
         if self.kind == "hub":
             llm.name = self.name
