@@ -10,8 +10,8 @@ needs optimum-onnx, which pins transformers < 4.58, while sentence-transformers
 backend (`SentenceTransformer.encode`), same batch size and threads, measured
 in the same run. Quality: hybrid recall@5 on the realtimeqa-2023 questions
 whose evidence lies in the first ``--articles`` articles of an index built from
-it, with those articles' chunks embedded by each backend (BM25 and fusion
-unchanged).
+it, with those articles' chunks embedded by each backend into a store of their own
+in a temporary folder (`rag.store.sqlite`; BM25 and fusion unchanged).
 
 Outcome on this project's 2-core Xeon: int8 1.12-1.18x, fp32 0.66-0.72x, so
 neither indexes. What `rag.embedder` adopted for indexing instead is torch's
@@ -65,8 +65,8 @@ def main() -> None:
     from rag.embedder.onnx import OnnxEmbedder, export
     from rag.evaluation import load_gold
     from rag.evaluation.metrics import chunk_hits
-    from rag.retrieval import BM25Index, FaissIndex, HybridRetriever
-    from rag.store import read_generation
+    from rag.retrieval import HybridRetriever
+    from rag.store import StoredArticle, open_store
 
     threads = available_cores()
     work = Path(tempfile.mkdtemp(prefix="rag-onnx-"))
@@ -78,19 +78,25 @@ def main() -> None:
         "onnxruntime fp32": OnnxEmbedder(st.folder, fp32_file, name=st.name, threads=threads).embed,
         "onnxruntime int8": OnnxEmbedder(st.folder, int8_file, name=st.name, threads=threads).embed,
     }
-    data = read_generation(Path(args.index), verify=False)
-    order = list(dict.fromkeys(c.doc_id for c in data.chunks))
-    keep_docs = set(order[: args.articles])
-    rows = [i for i, c in enumerate(data.chunks) if c.doc_id in keep_docs]
-    chunks = [data.chunks[i] for i in rows]
+    source = open_store(args.index)
+    catalogue = source.catalogue()  # in the order the articles were stored
+    keep = list(catalogue)[: args.articles]
+    keep_docs = set(keep)
+    # Chunk j of article a is "a-000j" (`rag.chunking`); the catalogue says how many each has.
+    chunks = source.chunks([f"{d}-{j:04d}" for d in keep for j in range(catalogue[d].chunks)])
+    articles = [StoredArticle(a, catalogue[a.id].digest, catalogue[a.id].text_hash) for a in source.articles(keep)]
+    source.close()
     texts = [c.text for c in chunks]
     items = [g for g in load_gold(GOLD) if set(g.evidence_docs) & keep_docs]
-    bm25 = BM25Index.build(texts)
     results = {}
-    for name, embed in backends.items():
+    for n, (name, embed) in enumerate(backends.items()):
         rate, _ = _rate(embed, texts[: args.speed_chunks])
         vectors = embed(texts)
-        retriever = HybridRetriever(chunks, FaissIndex(vectors), bm25, lambda q, e=embed: e([q])[0])
+        store = open_store(work / f"store-{n}")  # the same articles and chunks, this backend's vectors
+        with store.writing():
+            store.upsert(articles, chunks, vectors)
+            store.commit({"embedder": name})
+        retriever = HybridRetriever(store, lambda q, e=embed: e([q])[0])
         hits = 0
         for g in items:
             passages = retriever.search(g.question, 5)

@@ -36,7 +36,7 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     items = [i for i in load_gold(args.gold) if i.answerable]
     vectors = embedder.embed([i.question for i in items])
-    figures = {"questions": len(items), "k": args.k, "chunks": len(index.chunks), "index_load_s": round(load_s, 2)}
+    figures = {"questions": len(items), "k": args.k, "chunks": index.size, "index_load_s": round(load_s, 2)}
     for method in ("dense", "lexical", "hybrid"):
         hits = 0
         t = time.perf_counter()

@@ -74,8 +74,8 @@ def main() -> None:
 
     from rag import compute
     from rag.config import available_cores
-    from rag.retrieval import APPROXIMATE_FROM
     from rag.runinfo import machine_info
+    from rag.store.vectors import APPROXIMATE_FROM
 
     rows = []
     for n in args.sizes:

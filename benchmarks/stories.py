@@ -1,11 +1,12 @@
 """Story grouping (`rag.stories`) on realtimeqa-2023: what it costs, and what it changes.
 
-Measures, on a realtimeqa-2023 index built before grouping existed:
+Measures, on a realtimeqa-2023 index (a `rag.store` folder):
 
 1. cost      MinHash signatures of every corpus article and the LSH pair search
              (`Stories.add` per article), against the index's full build time.
-2. upgrade   `update_index` on the old index: one full merge that adds signatures
-             and pairs and must embed nothing.
+2. upgrade   `update_index` on an index whose manifest holds no story pairs of the
+             current rule (``--forget-stories`` drops them first): grouping every
+             stored article from its stored signature, embedding nothing.
 3. update    one new article (a reprint of an indexed one, new headline, one added
              paragraph) in a new corpus root: the update's time and whether it was
              grouped; then the file is deleted and that update timed too.
@@ -24,7 +25,8 @@ Measures, on a realtimeqa-2023 index built before grouping existed:
 
 Results go to OUT/stories.json (each step's figures, merged with earlier runs) and a table
 on stdout; ``--steps`` runs some of them. The upgrade step runs once: on an index that
-already has signatures it only reports that (``--copy-from`` makes a fresh copy first).
+is already grouped it only reports that (``--copy-from`` makes a fresh copy first,
+``--forget-stories`` drops the pairs from its manifest to group it again).
 """
 
 from __future__ import annotations
@@ -78,16 +80,38 @@ def _build_seconds(log: Path, fallback: float) -> dict:
     return out
 
 
-def _live_articles(index_dir: Path) -> dict:
-    """The live articles of the index's current generation, by id (no vectors loaded)."""
-    from rag.store import read_articles, read_manifest
+def _manifest(index_dir: Path) -> dict:
+    from rag.store import open_store
 
-    m = read_manifest(index_dir)
-    out = {}
-    for entry in m["segments"]:
-        dropped = set(entry["dropped"])
-        out.update({a.id: a for a in read_articles(index_dir, entry) if a.id not in dropped})
-    return {i: out[i] for i in m["articles"]}
+    store = open_store(index_dir)
+    try:
+        return store.manifest() or {}
+    finally:
+        store.close()
+
+
+def _store_state(index_dir: Path) -> dict:
+    """The store's generation and vector files, and the bytes its MinHash signatures take."""
+    from rag.store import open_store
+
+    store = open_store(index_dir)
+    try:
+        stats = store.stats()
+        return {"generation": stats.generation, "vector_files": stats.details.get("vector_files"),
+                "signature_bytes": sum(s.nbytes for s in store.signatures().values())}
+    finally:
+        store.close()
+
+
+def _live_articles(index_dir: Path) -> dict:
+    """The store's articles, by id, texts included (no vectors loaded)."""
+    from rag.store import open_store
+
+    store = open_store(index_dir)
+    try:
+        return {a.id: a for a in store.articles(list(store.catalogue()))}
+    finally:
+        store.close()
 
 
 def _site(url: str | None) -> str:
@@ -164,34 +188,50 @@ def step_cost(args) -> dict:
 
 
 # -- 2. upgrade ----------------------------------------------------------------
-def _signed(index_dir: Path) -> bool:
-    from rag.store import SIGNATURES, read_manifest
+def _grouped(index_dir: Path) -> bool:
+    """Whether the index's manifest holds story pairs made under the current rule."""
+    from rag.stories import RULE
 
-    m = read_manifest(index_dir)
-    return bool(m) and all(SIGNATURES in s["checksums"] for s in m["segments"])
+    return _manifest(index_dir).get("stories", {}).get("rule") == RULE
+
+
+def _forget_stories(index_dir: Path) -> None:
+    """Commit the manifest without its story pairs, as an index from before grouping had it."""
+    from rag.store import open_store
+
+    store = open_store(index_dir)
+    try:
+        manifest = store.manifest()
+        manifest.pop("stories", None)
+        with store.writing():
+            store.commit(manifest)
+    finally:
+        store.close()
 
 
 def step_upgrade(args, embedder) -> dict:
     from rag.indexer import update_index
-    from rag.store import read_manifest
 
     if args.copy_from:
         if args.index.exists():
             shutil.rmtree(args.index)
         subprocess.run(["cp", "-a", str(args.copy_from), str(args.index)], check=True)
-    before = read_manifest(args.index)
-    if _signed(args.index):
-        return {"skipped": "the index already has MinHash signatures (run with --copy-from for a fresh copy)",
+    if args.forget_stories:
+        _forget_stories(args.index)
+    before = _manifest(args.index)
+    if _grouped(args.index):
+        return {"skipped": "the index is already grouped (run with --forget-stories to group it again)",
                 "pairs": len(before.get("stories", {}).get("pairs", []))}
+    state_before = _store_state(args.index)
     roots = before["roots"]
     t0 = time.perf_counter()
     report = update_index(roots, args.index, embedder)
     wall = time.perf_counter() - t0
-    after = read_manifest(args.index)
+    after = _manifest(args.index)
+    state_after = _store_state(args.index)
     t0 = time.perf_counter()
     again = update_index(roots, args.index, embedder)  # nothing changed now: the quick path
     noop = time.perf_counter() - t0
-    sizes = {s["name"]: (args.index / s["name"] / "minhash.npz").stat().st_size for s in after["segments"]}
     return {
         "roots": roots,
         "seconds": round(report.seconds, 2),
@@ -206,9 +246,9 @@ def step_upgrade(args, embedder) -> dict:
         "rule": after["stories"]["rule"],
         "notes": report.notes,
         "issues": [str(i) for i in report.issues],
-        "segments_before": [s["name"] for s in before["segments"]],
-        "segments_after": [s["name"] for s in after["segments"]],
-        "minhash_bytes": sizes,
+        "store_before": state_before,
+        "store_after": state_after,
+        "minhash_bytes": state_after["signature_bytes"],
         "noop_update_seconds": round(noop, 2),
         "noop_embedded": again.embedded,
     }
@@ -216,26 +256,29 @@ def step_upgrade(args, embedder) -> dict:
 
 # -- 3. one-article update -----------------------------------------------------
 class _Phases:
-    """Wall time spent in some of `rag.indexer`'s helpers during one update (patched in)."""
+    """Wall time spent in some of `rag.indexer`'s helpers and the embedded store's writes during
+    one update (patched in)."""
 
-    NAMES = ("verified_manifest", "_collect_articles", "_write_segment", "_group", "read_signatures",
-             "read_article", "write_generation")
+    INDEXER = ("_previous", "_collect_articles", "_group")
+    STORE = ("catalogue", "signatures", "articles", "reusable", "delete", "upsert", "commit")
 
     def __init__(self) -> None:
         import rag.indexer as ix
+        from rag.store.sqlite import SqliteStore
 
-        self.ix = ix
         self.spent: Counter = Counter()
-        self.saved = {n: getattr(ix, n) for n in self.NAMES}
+        self.saved = [(ix, n, getattr(ix, n)) for n in self.INDEXER]
+        self.saved += [(SqliteStore, n, getattr(SqliteStore, n)) for n in self.STORE]
 
     def __enter__(self):
-        for name, fn in self.saved.items():
-            setattr(self.ix, name, self._timed(name, fn))
+        for owner, name, fn in self.saved:
+            label = name if owner.__name__ == "rag.indexer" else f"store.{name}"
+            setattr(owner, name, self._timed(label, fn))
         return self
 
     def __exit__(self, *exc) -> None:
-        for name, fn in self.saved.items():
-            setattr(self.ix, name, fn)
+        for owner, name, fn in self.saved:
+            setattr(owner, name, fn)
 
     def _timed(self, name, fn):
         def run(*a, **kw):
@@ -271,10 +314,9 @@ EXTRA = (
 
 def step_update(args, embedder) -> dict:
     from rag.indexer import update_index
-    from rag.store import read_manifest
 
-    m = read_manifest(args.index)
-    if "stories" not in m:
+    m = _manifest(args.index)
+    if not _grouped(args.index):
         raise SystemExit("run the upgrade step first: the index has no story pairs yet")
     pairs_before = {(a, b) for a, b, _ in m["stories"]["pairs"]}
     orig = _pick_original(args.index, args, {x for p in pairs_before for x in p})
@@ -296,12 +338,12 @@ def step_update(args, embedder) -> dict:
         path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
         with _Phases() as ph:
             add = update_index([root], args.index, embedder)
-        m_add = read_manifest(args.index)
+        m_add = _manifest(args.index)
         found = [p for p in m_add["stories"]["pairs"] if record["id"] in p[:2]]
         path.unlink()
         with _Phases() as ph_del:
             rem = update_index([root], args.index, embedder)
-        m_del = read_manifest(args.index)
+        m_del = _manifest(args.index)
         runs.append({
             "add_seconds": round(add.seconds, 3),
             "added": add.added,
@@ -315,7 +357,7 @@ def step_update(args, embedder) -> dict:
             "removed": rem.removed,
             "delete_phases": {k: round(v, 3) for k, v in ph_del.spent.items()},
             "pairs_restored": {(a, b) for a, b, _ in m_del["stories"]["pairs"]} == pairs_before,
-            "segments_after_delete": [s["name"] for s in m_del["segments"]],
+            "store_after_delete": _store_state(args.index),
         })
     return {
         "original": {"id": orig.id, "title": orig.title, "url": orig.url, "chars": len(orig.text)},
@@ -356,11 +398,10 @@ def _exhaustive(articles: dict, floor: float) -> list[tuple[str, str, float]]:
 
 
 def _groups(index_dir: Path):
-    from rag.store import read_manifest
     from rag.stories import groups_of
 
     arts = _live_articles(index_dir)
-    pairs = read_manifest(index_dir)["stories"]["pairs"]
+    pairs = _manifest(index_dir)["stories"]["pairs"]
     by_date = {i: (a.published or "9999", i) for i, a in arts.items()}
     members = groups_of(pairs, by_date)
     groups = sorted({tuple(g) for g in members.values()}, key=lambda g: (-len(g), g))
@@ -657,6 +698,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/storybench"), help="results folder")
     ap.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, of: {', '.join(STEPS)}")
     ap.add_argument("--copy-from", type=Path, help="replace --index with a fresh `cp -a` of this index first")
+    ap.add_argument("--forget-stories", action="store_true",
+                    help="upgrade step: drop the story pairs from the index's manifest first, to group it again")
     ap.add_argument("--build-log", type=Path, default=Path("/tmp/rtqa/build.log"), help="`time -v rag index` log")
     ap.add_argument("--build-seconds", type=float, default=2340.0, help="full build time when there is no log")
     ap.add_argument("--repeats", type=int, default=3, help="add/delete cycles of the one-article update")

@@ -54,7 +54,7 @@ class Assistant:
     def __init__(self, index: Index, *, embedder, llm, reader, settings: Settings, index_dir: str | Path) -> None:
         self.index, self.embedder, self.llm, self.reader = index, embedder, llm, reader
         self.settings = settings
-        self.index_dir = Path(index_dir)
+        self.index_dir = str(index_dir)  # a store spec (rag.store): a folder, or Milvus
         self.last_report: IndexReport | None = None
         self._reload_lock = threading.Lock()
         self._tools = Tools(embedder, reader, llm, Exchanges(), settings.max_tokens, settings.temperature)

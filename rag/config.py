@@ -22,6 +22,9 @@ def available_cores() -> int:
 class Settings:
     """Everything a user can tune. Each field reads ``RAG_<FIELD>`` from the environment.
 
+    - ``index``: the store (``RAG_STORE``, or ``RAG_INDEX`` as before): a folder, ``milvus:FILE.db``
+      or ``http://HOST:19530`` (see `rag.store`).
+
     - ``model``: path of a GGUF file, or a Hugging Face reference ``owner/repo[:quant]``
       (see `rag.llm.resolve`); None means the shipped SmolLM2-135M-Instruct.
     - ``llm_url``: an OpenAI-compatible server (``http://HOST:PORT/v1``) to generate with instead;
@@ -51,6 +54,8 @@ class Settings:
         values = {}
         for f in fields(cls):
             raw = os.environ.get(f"RAG_{f.name.upper()}")
+            if f.name == "index":
+                raw = os.environ.get("RAG_STORE") or raw  # the store's name since it may be Milvus; RAG_INDEX still works
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.name, raw, cls)

@@ -72,10 +72,8 @@ def versions() -> dict:
 def assistant_settings(assistant) -> dict:
     """The settings that shape an assistant's answers, with the index's embedder and chunking."""
     from .config import available_cores
-    from .store import read_manifest
-
     s = assistant.settings
-    manifest = read_manifest(Path(assistant.index_dir)) or {}
+    manifest = assistant.index.manifest
     stats = assistant.index.stats()
     return {
         "mode": s.mode,
@@ -90,6 +88,7 @@ def assistant_settings(assistant) -> dict:
         "embed_precision": getattr(assistant.index.embedder, "precision", None),
         "chunking": manifest.get("chunking"),
         "index": str(assistant.index_dir),
+        "store": assistant.index.store.backend,
         "articles": stats["articles"],
         "chunks": stats["chunks"],
     }

@@ -17,6 +17,7 @@ __all__ = [
     "split_sentences",
     "terms",
     "content_terms",
+    "index_terms",
     "numbers_in",
     "normalize_answer",
     "STOPWORDS",
@@ -181,6 +182,20 @@ def content_terms(text: str) -> list[str]:
         parts = [tok] + ([p for p in tok.split("-") if p and p not in STOPWORDS] if "-" in tok else [])
         out.extend(_stem(p) for p in parts)
     return out
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms keyword search indexes and queries: :func:`terms` minus (stemmed) function words.
+
+    Every store tokenises with this one function (handing engines the terms ready-made), so
+    "2,000" stays one term "2000" whatever the engine's own analysers would do with it."""
+    stop = _stemmed_stopwords()
+    return [t for t in terms(text) if t not in stop]
+
+
+@lru_cache(maxsize=1)
+def _stemmed_stopwords() -> frozenset[str]:
+    return frozenset(t for w in STOPWORDS for t in terms(w))
 
 
 def numbers_in(text: str) -> set[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from .compute import OnCompute
 from .config import Settings
@@ -56,7 +55,7 @@ class Parts:
     """What an `Assistant` is made of."""
 
     settings: Settings
-    index_dir: Path
+    index_dir: str
     embedder: object
     llm: LLM
     index: object
@@ -100,5 +99,5 @@ def parts(settings: Settings, *, embedder=None, llm: LLM | None = None, reader=N
         spec.check(api_key=settings.llm_api_key)
         llm = LazyLLM(spec, settings)
     embedder = embedder_for(embedder)
-    index_dir = Path(settings.index)
+    index_dir = settings.index  # a store spec: a folder, milvus:FILE.db or a Milvus URL (rag.store)
     return Parts(settings, index_dir, embedder, llm, Index.load(index_dir, embedder), reader or make_reader(embedder))

@@ -15,7 +15,6 @@ import rag.embedder
 from rag.cli import cli
 from rag.config import MODES, Settings
 from rag.errors import RagError
-from rag.store import read_manifest
 
 # -- Settings ---------------------------------------------------------------------------------
 
@@ -109,7 +108,7 @@ def test_index_command(runner, tmp_path, shared_models):
     assert result.exit_code == 0, result.output
     assert "1 articles" in result.output and f"in {index_dir}/" in result.output
     assert "+1 new" in result.output
-    assert (index_dir / "CURRENT").is_file()
+    assert (index_dir / "store.sqlite").is_file() and not (index_dir / "CURRENT").exists()
 
     again = runner.invoke(cli, ["index", "--index", str(index_dir), "--json"])  # remembered roots
     assert again.exit_code == 0, again.output
@@ -199,10 +198,23 @@ def test_ask_corrupt_index(runner, tmp_path, seed_index, shared_models):
 
     copy = tmp_path / "copy"
     shutil.copytree(seed_index, copy)
-    segment = read_manifest(copy)["segments"][0]["name"]
-    (copy / segment / "vectors.npy").write_bytes(b"not numpy")
+    (vectors,) = sorted((copy / "vectors").glob("vec-*[0-9].npy"))  # not the .keys.npy beside it
+    vectors.write_bytes(b"not numpy")
     result = runner.invoke(cli, ["ask", ARRESTED, "--index", str(copy), "--mode", "extractive"])
     assert "rag index --rebuild" in _one_line_error(result)
+
+
+def test_ask_corrupt_database(runner, tmp_path, seed_index, shared_models):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(seed_index, copy)
+    (copy / "store.sqlite").write_bytes(b"this is not an SQLite database, " * 200)
+    for name in ("store.sqlite-wal", "store.sqlite-shm"):
+        (copy / name).unlink(missing_ok=True)
+    result = runner.invoke(cli, ["ask", ARRESTED, "--index", str(copy), "--mode", "extractive"])
+    line = _one_line_error(result)
+    assert "store.sqlite" in line and "rag index --rebuild" in line
 
 
 def test_eval_command(runner, tmp_path, seed_index, shared_models):

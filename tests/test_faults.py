@@ -1,9 +1,11 @@
 """Faults with real processes: `rag index` killed with SIGKILL at many points, and concurrent writers.
 
 Each kill lands somewhere in a real run (imports, model load, loading files,
-embedding, writing the new generation, swapping the pointer). Whatever the
-moment, the index on disk must load with its checksums verified, hold either
-the whole old corpus or the whole new one, and answer the seed question.
+embedding, writing the new vector file, committing the keyword index, committing
+SQLite). Whatever the moment, the index on disk must load with its checksums
+verified, hold either the whole old corpus or the whole new one, answer the seed
+question, and pass the store's integrity check once a reader has repaired what a
+kill may leave (a keyword index committed ahead of SQLite).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from conftest import ARRESTED, CORPUS
 
 from rag.index import Index
 from rag.indexer import update_index
+from rag.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +59,23 @@ def _answers(index_dir: Path, embedder, seed_reader) -> tuple[int, str]:
 
     assistant = rag.Assistant.load(index_dir, embedder=embedder, reader=seed_reader, mode="extractive")  # verifies every checksum
     return assistant.index.stats()["articles"], assistant.ask(ARRESTED).text
+
+
+def _healthy(index_dir: Path) -> None:
+    """SQLite's integrity check, every vector file's checksum, tantivy at SQLite's generation and count."""
+    stats = open_store(index_dir).stats(check=True)
+    assert stats.healthy, stats.problems
+
+
+def _leftovers(index_dir: Path) -> set[str]:
+    """Files in index/vectors/ that no generation records (a killed writer's half-written file)."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(index_dir / "store.sqlite")) as db:
+        recorded = {f for (c,) in db.execute("SELECT checksums FROM vector_files") for f in json.loads(c)}
+    return {p.name for p in (index_dir / "vectors").iterdir()} - recorded
 
 
 @pytest.fixture
@@ -100,14 +120,15 @@ def test_sigkill_at_any_point_leaves_a_whole_index_answering(old_and_new, embedd
         articles, answer = _answers(index_dir, embedder, seed_reader)
         assert articles in (old_articles, new_articles), f"mixed index after a kill at {f:.0%}: {articles} articles"
         assert "2,000" in answer, answer
+        _healthy(index_dir)
         seen.append(articles)
     # The next run finishes the job and cleans up after the killed ones.
     proc = _rag_index(corpus, index_dir)
     _out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     assert _answers(index_dir, embedder, seed_reader)[0] == new_articles
-    leftovers = [p.name for p in index_dir.iterdir() if ".tmp-" in p.name]
-    assert leftovers == []
+    _healthy(index_dir)
+    assert _leftovers(index_dir) == set()
     print(f"run {duration:.1f}s; articles after each kill: {seen}")
 
 
@@ -126,6 +147,8 @@ def test_two_rag_index_processes_are_serialised(old_and_new, embedder, seed_read
     assert first.returncode == 0 and second.returncode == 0, (e1, e2)
     assert f"waiting for the index lock held by pid {first.pid}" in e2
     assert _answers(index_dir, embedder, seed_reader)[0] == old_articles + 30 + 150
+    _healthy(index_dir)
+    assert _leftovers(index_dir) == set()
 
 
 def test_page_adding_an_article_during_a_cli_index_run(old_and_new, embedder, seed_reader, tmp_path):

@@ -528,6 +528,17 @@ def test_empty_folder_is_an_issue(tmp_path: Path) -> None:
     assert "no supported files" in only_issue(load_path(tmp_path)).reason
 
 
+def test_walk_and_corpus_files_see_what_loading_sees(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    write(root / "b.txt", "B\n\nThe b body.")
+    write(root / "a" / "x.md", "X\n\nThe x body.")
+    write(root / ".hidden.txt", "H\n\nskipped")
+    write(root / "notes.pdf", b"%PDF")
+    assert loaders.corpus_files(root) == [root / "a" / "x.md", root / "b.txt"]
+    assert loaders.walk(root / "b.txt") == [root / "b.txt"]  # a file is its own corpus
+    assert [Path(a.path) for a in load_path(root).articles] == loaders.corpus_files(root)
+
+
 def test_supported_suffixes() -> None:
     assert set(SUPPORTED_SUFFIXES) == {
         ".txt",
@@ -543,4 +554,6 @@ def test_supported_suffixes() -> None:
         "clean_text",
         "load_file",
         "load_path",
+        "walk",
+        "corpus_files",
     ]

@@ -7,6 +7,7 @@ import hashlib
 import html
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,9 @@ from rag.answer.compose import with_copies
 from rag.cli import cli
 from rag.index import Index
 from rag.indexer import update_index
-from rag.store import SIGNATURES, current_generation, read_generation, read_manifest, read_signatures, write_generation
+from rag.store import open_store
 from rag.stories import CONTAINMENT, Stories, containment, groups_of, signature, signatures
-from rag.types import Answer, Article, Citation, Copy
+from rag.types import Answer, Article, Chunk, Citation, Copy
 from rag.web import sources_html
 
 STORY_CORPUS = Path(__file__).resolve().parent / "data" / "story"
@@ -147,11 +148,45 @@ def _jsonl(path: Path, *records: dict) -> Path:
     return path
 
 
+@dataclass
+class Stored:
+    """What a store holds, read back through the store protocol (`rag.store.open_store`)."""
+
+    manifest: dict
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    signatures: dict[str, np.ndarray]
+    generation: int
+    vectors: dict[str, np.ndarray]  # by chunk text
+
+
+def _read(index_dir: Path) -> Stored:
+    store = open_store(index_dir)
+    try:
+        catalogue = store.catalogue()
+        # Chunk j of article a has id "a-000j" (`rag.chunking`); the catalogue says how many each has.
+        chunk_ids = [f"{i}-{j:04d}" for i, info in catalogue.items() for j in range(info.chunks)]
+        chunks = store.chunks(chunk_ids)
+        assert [c.id for c in chunks] == chunk_ids
+        texts = sorted({c.text for c in chunks})
+        vectors = dict(zip(texts, store.reusable(texts)))
+        return Stored(
+            store.manifest(), {a.id: a for a in store.articles(list(catalogue))}, chunks, store.signatures(),
+            store.stats().generation, vectors,
+        )
+    finally:
+        store.close()
+
+
 def _pairs(index_dir: Path) -> list[list]:
-    return read_manifest(index_dir)["stories"]["pairs"]
+    return _read(index_dir).manifest["stories"]["pairs"]
 
 
-def _id_of(data, title: str) -> str:
+def _generation(index_dir: Path) -> int:
+    return _read(index_dir).generation
+
+
+def _id_of(data: Stored, title: str) -> str:
     return next(a.id for a in data.articles.values() if a.title == title)
 
 
@@ -304,11 +339,11 @@ def test_the_indexer_groups_copies_as_they_come_and_go(tmp_path, fake_embedder):
     index_dir = tmp_path / "index"
     first = update_index([corpus], index_dir, fake_embedder)
     assert first.articles == 2 and first.stories == 0 and first.grouped == 0
-    assert read_manifest(index_dir)["stories"]["pairs"] == []
-    data = read_generation(index_dir)
+    data = _read(index_dir)
+    assert data.manifest["stories"]["pairs"] == []
     original_id = _id_of(data, "Fire shuts Port Ellis container quay")
     old_texts = {c.text for c in data.chunks}
-    assert all(read_signatures(index_dir, s) for s in data.manifest["segments"])
+    assert set(data.signatures) == set(data.articles)  # every article is stored with its signature
 
     # A copy from another outlet, under its own headline, with one paragraph more.
     fake_embedder.embedded.clear()
@@ -319,7 +354,7 @@ def test_the_indexer_groups_copies_as_they_come_and_go(tmp_path, fake_embedder):
     assert [p[:2] for p in _pairs(index_dir)] == [sorted([original_id, COPY_ID])]
     assert _pairs(index_dir)[0][2] >= CONTAINMENT
     # Only the new article was embedded: those of its chunks whose text no chunk had yet.
-    data = read_generation(index_dir)
+    data = _read(index_dir)
     copy_chunks = [c.text for c in data.chunks if c.doc_id == COPY_ID]
     assert copy_chunks
     assert fake_embedder.embedded == [t for t in copy_chunks if t not in old_texts]
@@ -328,9 +363,9 @@ def test_the_indexer_groups_copies_as_they_come_and_go(tmp_path, fake_embedder):
     assert added.reused == added.chunks - added.embedded
 
     # Nothing changed: the story count comes from the manifest and nothing is written.
-    gen = current_generation(index_dir)
+    gen = _generation(index_dir)
     again = update_index([corpus], index_dir, fake_embedder)
-    assert current_generation(index_dir) == gen
+    assert _generation(index_dir) == gen
     assert again.grouped == 2 and again.stories == 1 and again.embedded == 0
 
     # An unrelated article comes: the pair between the two unchanged articles is kept.
@@ -366,7 +401,7 @@ def test_an_edited_copy_under_a_new_file_name_is_grouped_again(tmp_path, fake_em
     _txt(corpus / "courier.txt", "Port Ellis quay shut after blaze", REPRINT_SHORTER, source="Daily Courier")
     first = update_index([corpus], index_dir, fake_embedder)
     assert first.stories == 1 and first.grouped == 2
-    old_copy = _id_of(read_generation(index_dir), "Port Ellis quay shut after blaze")
+    old_copy = _id_of(_read(index_dir), "Port Ellis quay shut after blaze")
     _txt(corpus / "courier.txt", "Port Ellis quay shut after blaze", REPRINT_SHORTER.replace("Tuesday", "Tuesday morning"),
          source="Daily Courier")
     edited = update_index([corpus], index_dir, fake_embedder)
@@ -382,38 +417,41 @@ def test_an_exact_duplicate_text_is_stored_once_and_is_no_story(tmp_path, fake_e
     report = update_index([corpus], tmp_path / "index", fake_embedder)
     assert report.articles == 2 and report.duplicates == 1
     assert report.grouped == 0 and report.stories == 0
-    data = read_generation(tmp_path / "index")
+    data = _read(tmp_path / "index")
     assert [a.title for a in data.articles.values() if a.text == ORIGINAL] == ["Fire shuts Port Ellis container quay"]
 
 
 # -- 3. upgrading an index from before stories ---------------------------------------------------
 
 
-def _as_before_stories(index_dir: Path) -> None:
-    """Make the live generation look as an index written before story grouping: no "stories" in
-    the manifest, no minhash.npz in any segment nor in its checksums. The manifest is published
-    with `write_generation`, as the indexer publishes every generation."""
-    manifest = read_manifest(index_dir)
-    manifest.pop("stories")
-    for seg in manifest["segments"]:
-        del seg["checksums"][SIGNATURES]
-        (index_dir / seg["name"] / SIGNATURES).unlink()
-    write_generation(index_dir, manifest)
+def _as_before_stories(index_dir: Path, rule: str | None = None) -> None:
+    """Make the store look as one written before story grouping (no "stories" in its manifest), or
+    grouped under another ``rule``: the manifest is committed as the indexer commits every one."""
+    store = open_store(index_dir)
+    try:
+        manifest = store.manifest()
+        manifest.pop("stories")
+        if rule is not None:
+            manifest["stories"] = {"rule": rule, "pairs": []}
+        with store.writing():
+            store.commit(manifest)
+    finally:
+        store.close()
 
 
-def test_an_index_from_before_stories_is_grouped_without_re_embedding(tmp_path, fake_embedder):
+@pytest.mark.parametrize("rule", [None, "an older rule"], ids=["never-grouped", "other-rule"])
+def test_an_index_from_before_stories_is_grouped_without_re_embedding(tmp_path, fake_embedder, rule):
     corpus = _fire_corpus(tmp_path)
     _jsonl(corpus / "gazette.jsonl", _copy_record(REPRINT_LONGER))
     index_dir = tmp_path / "index"
     built = update_index([corpus], index_dir, fake_embedder)
     assert built.stories == 1
-    # Two segments, so that the upgrade has something to merge.
+    # Two commits, so that the upgrade works over more than one write.
     _txt(corpus / "election.txt", "Mayor wins second term", ELECTION, date="2026-03-09")
     update_index([corpus], index_dir, fake_embedder)
-    assert len(read_manifest(index_dir)["segments"]) == 2
-    _as_before_stories(index_dir)
-    old = read_generation(index_dir)  # still a sound index...
-    assert "stories" not in old.manifest and all(s.signatures is None for s in old.segments)
+    _as_before_stories(index_dir, rule)
+    old = _read(index_dir)  # still a sound index...
+    assert old.manifest.get("stories", {}).get("pairs", []) == []
     assert Index.load(index_dir, fake_embedder).stories == {}  # ...that knows no stories
 
     fake_embedder.embedded.clear()
@@ -421,19 +459,18 @@ def test_an_index_from_before_stories_is_grouped_without_re_embedding(tmp_path, 
     assert upgraded.embedded == 0 and fake_embedder.embedded == [] and upgraded.reused == upgraded.chunks
     assert not upgraded.added and not upgraded.updated and not upgraded.removed and not upgraded.notes
     assert upgraded.grouped == 2 and upgraded.stories == 1
-    manifest = read_manifest(index_dir)
-    assert [p[:2] for p in manifest["stories"]["pairs"]] == [sorted([_id_of(old, "Fire shuts Port Ellis container quay"), COPY_ID])]
-    assert all(SIGNATURES in s["checksums"] for s in manifest["segments"])
-    data = read_generation(index_dir)
-    assert set().union(*(s.signatures for s in data.segments)) == set(data.articles)
-    assert len(data.chunks) == len(old.chunks) and np.array_equal(
-        np.stack([data.vectors[i] for i in np.argsort([c.id for c in data.chunks])]),
-        np.stack([old.vectors[i] for i in np.argsort([c.id for c in old.chunks])]),
-    )
+    data = _read(index_dir)
+    assert [p[:2] for p in data.manifest["stories"]["pairs"]] == [
+        sorted([_id_of(old, "Fire shuts Port Ellis container quay"), COPY_ID])
+    ]
+    assert set(data.signatures) == set(data.articles) == set(old.articles)
+    assert data.chunks == old.chunks and data.vectors.keys() == old.vectors.keys()
+    assert all(np.array_equal(data.vectors[t], old.vectors[t]) for t in old.vectors)
+    assert data.generation == old.generation + 1
+    assert Index.load(index_dir, fake_embedder).story_of(COPY_ID) == _id_of(old, "Fire shuts Port Ellis container quay")
     # Upgraded once: the next run finds nothing to do.
-    gen = current_generation(index_dir)
     assert update_index([corpus], index_dir, fake_embedder).stories == 1
-    assert current_generation(index_dir) == gen
+    assert _generation(index_dir) == data.generation
 
 
 # -- 4. Index.story_of / also_in, and retrieval -----------------------------------------------------
@@ -492,7 +529,7 @@ def test_search_per_doc_takes_one_passage_per_story(tmp_path, fake_embedder):
 
 def test_a_one_story_corpus_still_fills_k(tmp_path, fake_embedder):
     index = _index_of(tmp_path, fake_embedder, COPIES)
-    assert len(index.chunks) >= 3
+    assert index.size >= 3
     hits = index.search(FIRE_QUESTION, k=3, per_doc=1)
     assert len(hits) == 3 and len({p.chunk.id for p in hits}) == 3
     assert [p.score for p in hits] == sorted((p.score for p in hits), reverse=True)

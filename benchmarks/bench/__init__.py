@@ -77,7 +77,8 @@ def run_bench(
         add(compute.run(reindex_one, build_corpus, work / "build-index", embedder, wall.value))
         add(compute.run(embedder_speedup, embedder, subset, bare))
         del bare
-        add(compute.run(retrieval_latency, embedder, 20_000 if quick else 100_000, 50 if quick else 200))
+        for backend in ("sqlite", "milvus"):
+            add(compute.run(retrieval_latency, embedder, 20_000 if quick else 100_000, 50 if quick else 200, backend, work))
         add(compute.run(approximate_index, 200_000 if quick else 1_000_000, embedder.dim, 200, work))
         seed_index = work / "seed-index"
         compute.run(update_index, [SHIPPED_CORPUS], seed_index, embedder)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dates import parse_as_of, today
+from ..store.base import Where
 from ..text import normalize_answer
 from .candidates import NOUN_CHUNK, spans_of
 from .confidence import CONFIDENCE_FEATURES
@@ -59,14 +60,14 @@ def _placeholder() -> Weights:
     return Weights(zero(SENTENCE_FEATURES), zero(SPAN_FEATURES), zero(CONFIDENCE_FEATURES), {}, 0.5, 0.5, {}, {})
 
 
-def _without_answer(index, answers: list[str]) -> np.ndarray:
-    """Chunk rows of the articles that never mention a gold answer."""
+def _without_answer(index, answers: list[str]) -> Where:
+    """Only the articles that never mention a gold answer."""
     texts = getattr(index, "_normalised", None)
     if texts is None:
         texts = index._normalised = {a: f" {normalize_answer(x.text)} " for a, x in index.articles.items()}
     golds = [f" {normalize_answer(a)} " for a in answers if normalize_answer(a)]
     ok = {a for a, t in texts.items() if not any(g in t for g in golds)}
-    return np.array([c.doc_id in ok for c in index.chunks])
+    return Where(articles=frozenset(ok))
 
 
 def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 0, elsewhere: bool = False) -> list[Item]:
@@ -88,10 +89,10 @@ def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 
         jobs += [(n, g, "withheld") for n, g in enumerate(golds) if g.answers and g.date and n % withhold_every == 0]
     for n, g, variant in jobs:
         as_of = parse_as_of(g.date or today())
-        allowed = _without_answer(index, g.answers) if variant == "withheld" else None
+        where = _without_answer(index, g.answers) if variant == "withheld" else None
         if variant:
             g = replace(g, id=f"{g.id}#{variant}", answers=[], answerable=False)
-        p = plan(index, embedder, g.question, g.history or None, k=5, as_of=as_of, allowed=allowed)
+        p = plan(index, embedder, g.question, g.history or None, k=5, as_of=as_of, where=where)
         cands = reader.candidates(p.pool, index.articles)
         x = reader.sentence_matrix(p.question, p.vector, cands, index.articles, as_of) if cands else np.zeros((0, len(SENTENCE_FEATURES)))
         texts = [(c.context.text + " " if c.context else "") + c.text for c in cands]

@@ -73,7 +73,7 @@ def answer_flow(
     if len(question) > MAX_QUESTION_CHARS:
         question = question[:MAX_QUESTION_CHARS]
         notes.append(f"the question was trimmed to its first {MAX_QUESTION_CHARS} characters")
-    if not index.chunks:
+    if not index.size:
         raise RagError("the index has no articles yet; add some with: rag index corpus")
     p = plan(index, tools.embedder, question, history, k=k, as_of=as_of)
     t_retrieved = time.perf_counter()

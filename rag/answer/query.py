@@ -19,6 +19,7 @@ import numpy as np
 from ..embedder import Embedder
 from ..index import Index
 from ..retrieval.retriever import diversify
+from ..store.base import Where
 from ..timewords import TimeRange
 from ..timewords import resolve as time_range
 from ..types import Passage
@@ -55,9 +56,9 @@ def plan(
     k: int,
     as_of: int | None,
     analyse: bool = True,
-    allowed: np.ndarray | None = None,
+    where: Where | None = None,
 ) -> Plan:
-    """``allowed`` (one flag per chunk row) further limits what may be retrieved.
+    """``where`` (`rag.store.Where`) further limits what may be retrieved.
 
     Time words resolve against ``as_of``: "by Tuesday" asks as of Tuesday (later articles are
     not used); a window such as "on Wednesday" or "this week" ranks the articles published in
@@ -75,7 +76,7 @@ def plan(
         days = (first, None if last is None else last + 1)
     vector = embedder.embed([res.query])[0]
     pool = index.search(
-        res.query, max(POOL, k), query_vector=vector, as_of=as_of, per_doc=POOL_PER_ARTICLE, allowed=allowed, window=days
+        res.query, max(POOL, k), query_vector=vector, as_of=as_of, per_doc=POOL_PER_ARTICLE, where=where, window=days
     )
     q = analyze(res.question, referent=res.referent, idf=index.idf) if analyse else Question(res.question, "other")
     return Plan(res, q, vector, pool, diversify(pool, k, 1, index.story_of), as_of, window)
@@ -84,5 +85,6 @@ def plan(
 def reports_of(index: Index, p: Plan, day: int) -> list[Passage]:
     """The pool the question would read if only the reports published on ``day`` existed."""
     return index.search(
-        p.query, POOL, query_vector=p.vector, as_of=p.as_of, per_doc=POOL_PER_ARTICLE, allowed=index.days == day
+        p.query, POOL, query_vector=p.vector, as_of=p.as_of, per_doc=POOL_PER_ARTICLE,
+        where=Where(first=day, last=day, undated=False),
     )

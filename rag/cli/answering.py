@@ -22,6 +22,20 @@ from .common import (
 )
 
 
+def _tracked_roots(store) -> list[str]:
+    """The folders an index remembers (none when it is missing or unreadable); an index of the
+    old format remembers them too, and is migrated from them."""
+    from ..store.legacy import old_manifest
+
+    old = old_manifest(Path(store.location)) if store.backend == "sqlite" else None
+    if old is not None:
+        return old.get("roots", [])
+    try:
+        return (store.manifest() or {}).get("roots", [])
+    except RagError:
+        return []
+
+
 @cli.command("index")
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_option
@@ -36,13 +50,13 @@ def index_cmd(paths: tuple[str, ...], index_dir: str | None, rebuild: bool, as_j
     With no PATHS, the remembered folders (or ./corpus) are rescanned.
     """
     from ..indexer import update_index
-    from ..store import read_manifest
+    from ..store import open_store
     from ..wiring import index_embedder
 
     settings = settings_of(index_dir=index_dir)
     try:
         targets = list(paths)
-        if not targets and not (read_manifest(Path(settings.index)) or {}).get("roots"):
+        if not targets and not _tracked_roots(open_store(settings.index)):
             targets = [settings.corpus]
         report = update_index(
             targets,

@@ -21,7 +21,9 @@ def fail(exc: Exception) -> None:
 
 
 index_option = click.option(
-    "--index", "index_dir", default=None, help="Index folder (default: $RAG_INDEX or ./index)."
+    "--store", "--index", "index_dir", default=None, metavar="STORE",
+    help="Where the index is: a folder (embedded SQLite + FAISS + tantivy), milvus:FILE.db (Milvus Lite) or "
+    "http://HOST:19530 (a Milvus server). Default: $RAG_STORE, $RAG_INDEX or ./index.",
 )
 mode_option = click.option(
     "--mode", type=click.Choice(MODES), default=None, help="auto (default), extractive (quotes, no LLM) or generative."

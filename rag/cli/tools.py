@@ -1,4 +1,5 @@
-"""`rag models` (which models --model can name) and `rag bench` (performance figures, from a checkout)."""
+"""`rag models` (which models --model can name), `rag info` (the store's size and health) and `rag bench`
+(performance figures, from a checkout)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 
 from ..errors import RagError
 from . import cli
-from .common import fail, model_only_option
+from .common import fail, index_option, model_only_option, settings_of
 
 
 def benchmarks_dir() -> Path:
@@ -113,3 +114,43 @@ def bench_cmd(corpus, model, quick, json_file) -> None:
     Console().print(table)
     if json_file:
         Path(json_file).write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+@cli.command("info")
+@index_option
+@click.option("--check/--no-check", default=True, help="Run the integrity check (default) or only count.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def info_cmd(index_dir, check: bool, as_json: bool) -> None:
+    """Print the store: its backend and location, its size, its counts and its health.
+
+    With --check (the default) SQLite's integrity check runs, every vector file is
+    checked against its recorded checksum and the keyword index against the database
+    (Milvus: the articles' chunk counts against the chunks). Exits 1 when a problem is found.
+    """
+    from ..store import open_store
+
+    try:
+        store = open_store(settings_of(index_dir=index_dir).index)
+        manifest = store.manifest()
+        stats = store.stats(check=check)
+    except RagError as exc:
+        fail(exc)
+    if manifest is None and not stats.problems:
+        fail(RagError(f"no index in {store.location}; build one with: rag index corpus --store {store.location}"))
+    d = stats.to_dict()
+    d["embedder"] = (manifest or {}).get("embedder")
+    d["roots"] = (manifest or {}).get("roots", [])
+    if as_json:
+        click.echo(json.dumps(d, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"store: {stats.backend} at {stats.location}")
+        click.echo(f"  {stats.articles} articles, {stats.chunks} chunks, generation {stats.generation}, "
+                   f"{stats.bytes / 1e6:.1f} MB")
+        click.echo(f"  embedder: {d['embedder']}; corpus: {', '.join(d['roots']) or 'none'}")
+        for key, value in stats.details.items():
+            click.echo(f"  {key}: {value}")
+        click.echo("  health: " + ("ok" if stats.healthy else "PROBLEMS") + ("" if check else " (not checked)"))
+        for p in stats.problems:
+            click.echo(f"    - {p}", err=True)
+    if not stats.healthy:
+        sys.exit(1)

@@ -15,7 +15,7 @@ from rag.loaders import html, jsonl, markdown, txt
 from rag.loaders.base import clean_text
 from rag.types import LoadIssue, LoadResult
 
-__all__ = ["SUPPORTED_SUFFIXES", "clean_text", "load_file", "load_path"]
+__all__ = ["SUPPORTED_SUFFIXES", "clean_text", "load_file", "load_path", "walk", "corpus_files"]
 
 _LOADERS: dict[str, Callable[[Path], LoadResult]] = {
     suffix: module.load
@@ -61,7 +61,7 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
     result = LoadResult()
     seen: dict[str, str] = {}
     found = False
-    for file_or_issue in _walk(path, set()):
+    for file_or_issue in walk(path):
         if isinstance(file_or_issue, LoadIssue):
             result.issues.append(file_or_issue)
             continue
@@ -75,8 +75,25 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
     return result
 
 
+def walk(root: str | os.PathLike[str]) -> list[Path | LoadIssue]:
+    """The corpus walker: supported files under ``root`` (or ``root`` itself, a file), sorted by
+    name, plus an issue for each folder that can't be read.
+
+    Loading and indexing both see the corpus through this one function. Hidden files and
+    folders are skipped; symlinked folders are followed, each real folder once (so a link
+    loop ends)."""
+    root = Path(root)
+    if not root.is_dir():
+        return [root]
+    return _walk(root, set())
+
+
+def corpus_files(root: str | os.PathLike[str]) -> list[Path]:
+    """The files `walk` finds under ``root``."""
+    return [f for f in walk(root) if isinstance(f, Path)]
+
+
 def _walk(folder: Path, visited: set[str]) -> list[Path | LoadIssue]:
-    """Supported files under ``folder`` in sorted order, plus issues for unreadable folders."""
     real = os.path.realpath(folder)
     if real in visited:  # a symlink loop, or the same folder linked twice
         return []

@@ -1,44 +1,36 @@
-"""Dates in ranking: which chunks a question asked on a day may use, and how much newer ones count.
+"""Dates in ranking: which articles a question asked on a day may use, and how much newer ones count.
 
-A question is asked on a day (``as_of``): chunks of articles published after
-it are not used, and among the rest a newer article ranks a little higher,
-because news about the same thing is updated. The boost is
-``-log(1 + age / HALF_LIFE_DAYS)`` times a weight the retrieval fit measured
-(see `rag.answer.fit` and the README); undated articles get the median boost,
-so dating some articles neither hides nor favours the others.
+A question is asked on a day (``as_of``): articles published after it are not
+used (a `rag.store.Where` the store applies inside its search), and among the rest
+a newer article ranks a little higher, because news about the same thing is
+updated. The boost is ``-log(1 + age / HALF_LIFE_DAYS)`` times a weight the
+retrieval fit measured (see `rag.answer.fit` and the README); undated articles
+get the median boost, so dating some articles neither hides nor favours the others.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["allowed_rows", "recency_prior", "day_numbers"]
+from ..store.base import UNDATED
 
-_UNDATED = -1
+__all__ = ["recency_prior", "day_numbers"]
 
 
 def day_numbers(published: list[str | None]) -> np.ndarray:
-    """Each row's publication day number, or -1 when undated."""
+    """Each article's publication day number, or `UNDATED`."""
     from ..dates import day_number
 
-    return np.array([_UNDATED if (d := day_number(p)) is None else d for p in published], dtype=np.int64)
-
-
-def allowed_rows(days: np.ndarray, as_of: int | None) -> np.ndarray | None:
-    """Rows published on or before ``as_of`` (undated rows always); None when nothing is excluded."""
-    if as_of is None:
-        return None
-    mask = (days <= as_of) | (days == _UNDATED)
-    return None if mask.all() else mask
+    return np.array([UNDATED if (d := day_number(p)) is None else d for p in published], dtype=np.int64)
 
 
 def recency_prior(
     days: np.ndarray, as_of: int | None, half_life: float, window: tuple[int | None, int | None] | None = None
 ) -> np.ndarray | None:
-    """``-log(1 + age / half_life)`` per row, age in days before ``as_of``, or, when the question
+    """``-log(1 + age / half_life)`` per article, age in days before ``as_of``, or, when the question
     names a ``window`` of days (first, last; either may be None), days outside it (0 inside);
     None without dates."""
-    dated = days != _UNDATED
+    dated = days != UNDATED
     if as_of is None or not dated.any():
         return None
     if window is not None:

@@ -1,4 +1,4 @@
-"""The hybrid retriever: dense and BM25 candidates fused into top-k passages."""
+"""The hybrid retriever: a store's dense and BM25 candidates fused into top-k passages."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..types import Chunk, Passage
-from .dense import DenseIndex
+from ..store.base import Hit, Store, Where
+from ..types import Passage
 from .fusion import reciprocal_rank_fusion, zscore_fusion
-from .lexical import LexicalIndex
 from .titles import TitleScorer
 
 __all__ = ["HybridRetriever", "diversify"]
 
 
 class HybridRetriever:
-    """Retrieves chunks by meaning (dense) and by words (BM25), fused into one list.
+    """Retrieves chunks by meaning (dense) and by words (BM25) from a store, fused into one list.
 
     ``method`` is "hybrid" (default), "dense" or "lexical"; the single-method
     settings exist to measure what fusion adds. ``fusion`` is "zscore" (default,
@@ -25,13 +24,13 @@ class HybridRetriever:
 
     The weights were fitted on realtimeqa-2023 (`benchmarks/fit_retrieval.py`, cross-validated
     by week; the README gives every fold): dense 0.65 against BM25 0.35, titles 0.35 each.
+    Fusion happens here, the same for every store backend, so answers do not depend on which
+    engine holds the index.
     """
 
     def __init__(
         self,
-        chunks: Sequence[Chunk],
-        dense: DenseIndex,
-        lexical: LexicalIndex,
+        store: Store,
         embed_query,
         *,
         candidates: int = 100,
@@ -41,9 +40,7 @@ class HybridRetriever:
         titles: TitleScorer | None = None,
         title_weight: float = 0.35,
     ) -> None:
-        self.chunks = chunks
-        self.dense = dense
-        self.lexical = lexical
+        self.store = store
         self.embed_query = embed_query
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -59,46 +56,52 @@ class HybridRetriever:
         *,
         method: str = "hybrid",
         query_vector: np.ndarray | None = None,
-        allowed: np.ndarray | None = None,
-        prior: np.ndarray | None = None,
+        where: Where | None = None,
+        prior: Callable[[str], float] | None = None,
         per_doc: int | None = None,
         group: Callable[[str], str] | None = None,
     ) -> list[Passage]:
-        """The top ``k`` passages. ``allowed`` flags the rows that may be returned, ``prior`` is
-        added to each fused score (the recency boost), and ``per_doc`` caps the passages taken
-        from one article while others remain (see `diversify`); ``group`` maps an article to
-        its story, so that copies of one story share that cap."""
-        if not self.chunks or not query.strip():
+        """The top ``k`` passages. ``where`` limits what may be returned (inside the store's
+        engines), ``prior(doc_id)`` is added to each fused score (the recency boost), and
+        ``per_doc`` caps the passages taken from one article while others remain (see
+        `diversify`); ``group`` maps an article to its story, so that copies of one story share
+        that cap."""
+        if not query.strip():
             return []
         n = max(self.candidates, k)
-        dense_hits: list[tuple[int, float]] = []
-        lexical_hits: list[tuple[int, float]] = []
+        dense_hits: list[Hit] = []
+        lexical_hits: list[Hit] = []
+        vec = None
         if method in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embed_query(query)
-            dense_hits = self.dense.search(vec, n, allowed) if allowed is not None else self.dense.search(vec, n)
+            dense_hits = self.store.dense(vec, n, where)
         if method in ("hybrid", "lexical"):
-            lexical_hits = self.lexical.search(query, n, allowed) if allowed is not None else self.lexical.search(query, n)
-        dense_rank = {i: r for r, (i, _) in enumerate(dense_hits, start=1)}
-        lexical_rank = {i: r for r, (i, _) in enumerate(lexical_hits, start=1)}
+            lexical_hits = self.store.lexical(query, n, where)
+        doc_of = {h.chunk_id: h.doc_id for h in dense_hits + lexical_hits}
+        dense_rank = {h.chunk_id: r for r, h in enumerate(dense_hits, start=1)}
+        lexical_rank = {h.chunk_id: r for r, h in enumerate(lexical_hits, start=1)}
+        dense_list = [(h.chunk_id, h.score) for h in dense_hits]
+        lexical_list = [(h.chunk_id, h.score) for h in lexical_hits]
         if method == "dense":
-            fused = dense_hits
+            fused = dense_list
         elif method == "lexical":
-            fused = lexical_hits
+            fused = lexical_list
         elif self.fusion == "rrf":
-            fused = reciprocal_rank_fusion([[i for i, _ in dense_hits], [i for i, _ in lexical_hits]], k=self.rrf_k)
+            fused = reciprocal_rank_fusion([[i for i, _ in dense_list], [i for i, _ in lexical_list]], k=self.rrf_k)
         else:
-            lists = [dense_hits, lexical_hits]
+            lists = [dense_list, lexical_list]
             weights = [self.dense_weight, 1 - self.dense_weight]
-            if self.titles is not None and method == "hybrid":
-                rows = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in lexical_hits]))
-                if rows:
-                    vec = query_vector if query_vector is not None else self.embed_query(query)
-                    lists += [self.titles.lexical(query, rows), self.titles.dense(vec, rows)]
-                    weights += [self.title_weight, self.title_weight]
+            if self.titles is not None and doc_of:
+                candidates = list(doc_of.items())
+                lists += [self.titles.lexical(query, candidates), self.titles.dense(vec, candidates)]
+                weights += [self.title_weight, self.title_weight]
             fused = zscore_fusion(lists, weights=weights)
         if prior is not None:
-            fused = sorted(((i, s + float(prior[i])) for i, s in fused), key=lambda t: -t[1])
-        passages = [Passage(self.chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in fused]
+            fused = sorted(((i, s + prior(doc_of[i])) for i, s in fused), key=lambda t: -t[1])
+        chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused])}
+        passages = [
+            Passage(chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in fused if i in chunks
+        ]
         return diversify(passages, k, per_doc, group) if per_doc else passages[:k]
 
 

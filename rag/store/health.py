@@ -1,0 +1,66 @@
+"""`rag info` for the embedded store: where it is, how big, and whether its three engines agree."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from .base import StoreStats
+from .keywords import TermIndex
+from .vectors import sha256_file
+
+if TYPE_CHECKING:
+    from .sqlite import SqliteStore
+
+__all__ = ["store_stats"]
+
+
+def store_stats(store: SqliteStore, *, check: bool = False) -> StoreStats:
+    """Counts and size; with ``check``, SQLite's integrity check, the vector files' checksums,
+    and tantivy's generation and document count against SQLite's."""
+    stats = StoreStats(backend=store.backend, location=store.location)
+    db = store._conn()
+    if db is None:
+        return stats
+    stats.bytes = sum(p.stat().st_size for p in store.folder.rglob("*") if p.is_file())
+    stats.generation = store.generation()
+    stats.articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    stats.chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    files = store._files()
+    stats.details = {
+        "database": str(store.folder / "store.sqlite"),
+        "vector_files": len(files),
+        "vector_rows": sum(f.rows for f in files),
+        "format": store._meta("format"),
+    }
+    if not check:
+        return stats
+    try:
+        result = [r[0] for r in db.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:
+        result = [str(exc)]
+    if result != ["ok"]:
+        stats.problems.append(f"SQLite integrity check: {'; '.join(result[:3])}")
+    wrong = db.execute(
+        "SELECT a.id FROM articles a LEFT JOIN chunks c ON c.doc_id = a.id GROUP BY a.id HAVING COUNT(c.key) != a.chunks"
+    ).fetchall()
+    if wrong:
+        stats.problems.append(f"{len(wrong)} articles' chunk counts disagree with their chunks (e.g. {wrong[0][0]})")
+    for f in files:
+        for name, digest in f.checksums.items():
+            path = store.folder / "vectors" / name
+            if not path.is_file():
+                stats.problems.append(f"vector file {path} is missing")
+            elif sha256_file(path) != digest:
+                stats.problems.append(f"vector file {path} is corrupted (checksum mismatch)")
+    if stats.details["vector_rows"] < stats.chunks:
+        stats.problems.append(f"{stats.chunks} chunks but only {stats.details['vector_rows']} vector rows")
+    try:
+        terms = TermIndex(store.folder / "keywords")
+        if terms.generation() != stats.generation:
+            stats.problems.append(f"keyword index is at generation {terms.generation()}, the database at {stats.generation}")
+        elif terms.count() != stats.chunks:
+            stats.problems.append(f"keyword index holds {terms.count()} chunks, the database {stats.chunks}")
+    except (OSError, ValueError) as exc:
+        stats.problems.append(f"keyword index unreadable: {exc}")
+    return stats
