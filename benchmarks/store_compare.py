@@ -13,7 +13,8 @@ one after the other on the same machine and inputs:
   build adds the embedding, the same for both (measured here as chunks/s of the real embedder).
 - ``update``: one article of the built index changed, re-indexed with the real embedder.
 - ``memory``: resident memory after `Index.load` with the answering (ONNX) embedder, before
-  any question, minus the process's memory before the load.
+  any question, minus the process's memory before the load; and again after one search (the
+  store loads its vectors into FAISS on the first search).
 - ``cold_ask``: `rag ask --mode extractive` in a new process on the seed article's index, median of 3.
 """
 
@@ -80,8 +81,11 @@ e = query_embedder()
 e.embed(["warm up"])
 before = rss()
 index = Index.load(sys.argv[1], e)
-after = rss()
-print(json.dumps({"before_mb": before, "after_mb": after, "index_mb": after - before}))
+loaded = rss()
+index.search("the price of gas in Kazakhstan", 5)
+searched = rss()
+print(json.dumps({"before_mb": before, "loaded_mb": loaded, "index_mb": loaded - before,
+                  "after_first_search_mb": searched, "index_and_search_mb": searched - before}))
 '''
 
 _EMBED = '''
@@ -101,7 +105,9 @@ print(json.dumps({"chunks_per_s": len(texts) / (time.perf_counter() - t), "preci
 
 def _run(tree: Path, code: str, *args: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
+    # cwd is the tree too: `python -c` puts the current folder first on sys.path.
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tree, capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -111,7 +117,7 @@ def _cold_ask(tree: Path, index: Path, runs: int = 3) -> float:
     for _ in range(runs):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "rag", "ask", "Why did the protests start?", "--index", str(index),
-                        "--mode", "extractive"], env=env, capture_output=True, check=True)
+                        "--mode", "extractive"], env=env, cwd=tree, capture_output=True, check=True)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -153,7 +159,7 @@ def main() -> None:
             seed = args.work / name / "seed-index"
             if not seed.exists():
                 subprocess.run([sys.executable, "-m", "rag", "index", str(ROOT / "corpus"), "--index", str(seed), "--quiet"],
-                               env=dict(os.environ, PYTHONPATH=str(tree), HF_HUB_OFFLINE="1"), check=True,
+                               env=dict(os.environ, PYTHONPATH=str(tree), HF_HUB_OFFLINE="1"), cwd=tree, check=True,
                                capture_output=True)
             out.setdefault("cold_ask_s", {})[name] = _cold_ask(tree, seed)
         print(json.dumps({name: {k: v.get(name) for k, v in out.items() if isinstance(v, dict) and name in v}}), flush=True)

@@ -215,8 +215,8 @@ def test_stored_vectors_are_found_by_chunk_text(spec):
     store, ref = open_store(spec), Reference()
     _write(store, ref, _corpus())
     c, v = ref.chunks["a4-0001"]
-    got = store.reusable([c.text, "a text nobody stored"])
-    assert got[1] is None and np.allclose(got[0], v, atol=1e-6)
+    got = store.reusable([c.text, "a text nobody stored", c.text])
+    assert got[1] is None and np.allclose(got[0], v, atol=1e-6) and np.allclose(got[2], v, atol=1e-6)
 
 
 def test_numbers_are_whole_terms_and_doc_freq_counts_chunks(spec):

@@ -72,7 +72,9 @@ class Writes:
         out: list[np.ndarray | None] = [None] * len(texts)
         if db is None or not texts:
             return out
-        wanted = {text_hash64(t): i for i, t in enumerate(texts)}
+        wanted: dict[int, list[int]] = {}
+        for i, t in enumerate(texts):  # the same text twice in one request gets the vector twice
+            wanted.setdefault(text_hash64(t), []).append(i)
         key_of: dict[int, int] = {}
         for batch in iter_batches(list(wanted), _BATCH):
             rows = db.execute(f"SELECT hash, key FROM chunks WHERE hash IN ({','.join('?' * len(batch))})", batch)
@@ -86,7 +88,8 @@ class Writes:
             if len(rows):
                 vectors = read_file_vectors(self.folder / "vectors", vf.name, mmap=True)
                 for r in rows:
-                    out[wanted[key_of[int(keys[r])]]] = np.array(vectors[r])
+                    for i in wanted[key_of[int(keys[r])]]:
+                        out[i] = np.array(vectors[r])
         return out
 
     def clear(self) -> None:
