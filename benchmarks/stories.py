@@ -259,7 +259,7 @@ class _Phases:
     """Wall time spent in some of `rag.indexer`'s helpers and the embedded store's writes during
     one update (patched in)."""
 
-    INDEXER = ("_previous", "_collect_articles", "_group")
+    INDEXER = ("_previous", "collect_articles", "_group")
     STORE = ("catalogue", "signatures", "articles", "reusable", "delete", "upsert", "commit")
 
     def __init__(self) -> None:

@@ -7,13 +7,12 @@ disappeared takes its articles with it, and no chunk whose text already has a
 vector is embedded again. A file that fails to load keeps its previously
 indexed articles, so bad input never loses data.
 
-The indexer plans (what changed); the store (`rag.store`) writes. One run is
+The indexer plans (what changed, found by `rag.scan`); the store (`rag.store`) writes. One run is
 one store commit: readers see the whole old corpus or the whole new one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -24,15 +23,15 @@ import numpy as np
 
 from .chunking import Chunker, ChunkingConfig
 from .embedder import Embedder
-from .errors import IndexCorruptError, RagError
-from .loaders import SUPPORTED_SUFFIXES, corpus_files, load_file, walk
+from .errors import IndexCorruptError
+from .loaders import corpus_files
+from .scan import collect_articles, corpus_roots
 from .store import Store, StoredArticle, open_store
 from .store.base import ArticleInfo
 from .store.legacy import OldVectors, old_manifest
-from .store.vectors import sha256_file
 from .stories import RULE as STORY_RULE
 from .stories import Stories, groups_of, signatures
-from .types import Article, LoadIssue, text_id
+from .types import Article, LoadIssue
 
 __all__ = ["IndexReport", "update_index", "corpus_files"]
 
@@ -59,25 +58,6 @@ class IndexReport:
         d = dict(self.__dict__)
         d["issues"] = [str(i) for i in self.issues]
         return d
-
-
-@dataclass
-class _Entry:
-    """An article found in the corpus. ``article`` is None when it is unchanged since the
-    last run: it stays in its segment and is never loaded."""
-
-    id: str
-    digest: str  # of the whole article, metadata included
-    text: str  # hash of the text alone, to spot the same article twice
-    article: Article | None
-
-
-def _digest(article: Article) -> str:
-    """A hash of every field (hashing beats serialising: 0.05 s against 0.24 s for 43 MB of articles)."""
-    h = hashlib.sha256()
-    for value in vars(article).values():
-        h.update(b"\1" if value is None else value.encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()[:16]
 
 
 def _compatible(m: dict, embedder: Embedder, config: ChunkingConfig) -> str | None:
@@ -155,9 +135,9 @@ def _update(
     progress: bool, report: IndexReport,
 ) -> None:
     prev, prev_roots = _previous(store, embedder, config, rebuild, report)
-    roots = _roots(paths, [] if rebuild else prev_roots, report)
+    roots = corpus_roots(paths, [] if rebuild else prev_roots, report)
     known: dict[str, ArticleInfo] = store.catalogue() if prev else {}
-    entries, sources = _collect_articles(roots, known, prev["sources"] if prev else {}, report)
+    entries, sources = collect_articles(roots, known, prev["sources"] if prev else {}, report)
     report.removed = sorted(set(known) - {e.id for e in entries})
     report.articles = len(entries)
     stories = (prev or {}).get("stories", {})
@@ -267,92 +247,3 @@ def _group(store: Store, kept: set[str], fresh: list[Article], sigs: dict[str, n
     for i in sorted(regroup):
         stories.add(i, everything[i])
     return stories.pair_list()
-
-
-def _roots(paths: Sequence[str | Path], prev_roots: Sequence[str], report: IndexReport) -> list[Path]:
-    roots: list[Path] = []
-    for p in paths:
-        path = Path(p).expanduser().resolve()
-        if not path.exists():
-            raise RagError(f"no such file or folder: {p}")
-        if path not in roots:
-            roots.append(path)
-    for r in prev_roots:
-        path = Path(r)
-        if path in roots:
-            continue
-        if not path.exists():
-            report.notes.append(f"{path} no longer exists; its articles were removed from the index")
-            continue
-        roots.append(path)
-    if not roots:
-        raise RagError("nothing to index; name a folder or file, e.g.: rag index corpus")
-    return roots
-
-
-def _collect_articles(
-    roots: list[Path], known: dict[str, list], prev_sources: dict[str, dict], report: IndexReport
-) -> tuple[list[_Entry], dict[str, dict]]:
-    """The articles of every file under ``roots``, deduplicated, and the per-file state.
-
-    ``known`` is the previous manifest's ``articles`` (id: [digest, text hash, segment, chunks])."""
-    sources: dict[str, dict] = {}
-    entries: list[_Entry] = []
-    seen_ids: set[str] = set()
-    seen_texts: set[str] = set()
-    files: list[Path] = []
-    for root in roots:
-        found_here = []
-        for f in walk(root):
-            if isinstance(f, LoadIssue):
-                report.issues.append(f)
-            else:
-                found_here.append(f)
-        if not found_here:
-            report.issues.append(LoadIssue(str(root), f"no supported files found ({', '.join(SUPPORTED_SUFFIXES)})"))
-        for f in found_here:
-            if f not in files:
-                files.append(f)
-
-    def kept(article_id: str) -> _Entry:
-        return _Entry(article_id, known[article_id].digest, known[article_id].text_hash, None)
-
-    for f in files:
-        key = str(f)
-        try:
-            digest = sha256_file(f)
-        except OSError as exc:
-            report.issues.append(LoadIssue(key, f"unreadable ({exc.strerror or exc})"))
-            digest = None
-        old = prev_sources.get(key)
-        if digest and old and old.get("sha256") == digest and all(i in known for i in old["articles"]):
-            found = [kept(i) for i in old["articles"]]
-        else:
-            found = []
-            result = load_file(f) if digest else None
-            if result is not None:
-                report.issues.extend(result.issues)
-                for art in result.articles:
-                    d = _digest(art)
-                    same = art.id in known and known[art.id].digest == d
-                    found.append(kept(art.id) if same else _Entry(art.id, d, text_id(art.text), art))
-            if not found and old:
-                # Bad input never costs what was already indexed.
-                found = [kept(i) for i in old["articles"] if i in known]
-                if found:
-                    report.notes.append(f"{key}: kept the previously indexed version")
-                    digest = old.get("sha256")
-        ids = []
-        for e in found:
-            if e.id in seen_ids or e.text in seen_texts:
-                report.duplicates += 1
-                continue
-            seen_ids.add(e.id)
-            seen_texts.add(e.text)
-            entries.append(e)
-            ids.append(e.id)
-            if e.article is not None:
-                (report.updated if e.id in known else report.added).append(e.id)
-        if digest:
-            sources[key] = {"sha256": digest, "articles": ids}
-    return entries, sources
