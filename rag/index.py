@@ -92,7 +92,7 @@ class Index:
         catalogue = store.catalogue()
         self.articles = Articles(store, catalogue)
         self.size = sum(i.chunks for i in catalogue.values())
-        self._ids = list(catalogue)
+        self._position = {doc_id: i for i, doc_id in enumerate(catalogue)}  # row of each article in _days
         self._days = day_numbers([i.published for i in catalogue.values()])
         # Syndicated copies: each grouped article's story, its members oldest first (the original).
         by_date = {i: (a.published or "9999", i) for i, a in catalogue.items()}
@@ -137,8 +137,8 @@ class Index:
             where = Where(last=as_of).and_(where)
             prior = recency_prior(self._days, as_of, RECENCY_HALF_LIFE, window)
             if prior is not None and RECENCY_WEIGHT:
-                boost = dict(zip(self._ids, (RECENCY_WEIGHT * prior).tolist()))
-                kw.setdefault("prior", lambda doc_id: boost.get(doc_id, 0.0))
+                boost, position = RECENCY_WEIGHT * prior, self._position
+                kw.setdefault("prior", lambda doc_id: float(boost[position[doc_id]]) if doc_id in position else 0.0)
         return self.retriever.search(
             query, k, per_doc=per_doc, group=self.story_of if self.stories else None, where=where, **kw
         )

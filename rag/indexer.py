@@ -108,12 +108,14 @@ def _export_for_answering(embedder: Embedder, report: IndexReport) -> None:
         report.notes.append(f"answers will start slower (no ONNX export of the embedder: {first})")
 
 
-def _previous(store: Store, embedder: Embedder, config: ChunkingConfig, rebuild: bool, report: IndexReport):
-    """The manifest to build on, or None for a build from nothing; and the roots it tracked."""
-    old = _old_format_roots(store)
+def _previous(
+    store: Store, old: dict | None, embedder: Embedder, config: ChunkingConfig, rebuild: bool, report: IndexReport
+):
+    """The manifest to build on, or None for a build from nothing; and the roots it tracked.
+    ``old`` is the manifest of an old-format index in the store's folder (`_old_format`)."""
     if old is not None:
         report.notes.append(f"the index in {store.location} was in the old segment format; rebuilt it in the new one")
-        return None, old
+        return None, list(old.get("roots", []))
     try:
         prev = store.manifest()
     except IndexCorruptError as exc:
@@ -134,7 +136,8 @@ def _update(
     store: Store, paths: Sequence[str | Path], embedder: Embedder, config: ChunkingConfig, rebuild: bool,
     progress: bool, report: IndexReport,
 ) -> None:
-    prev, prev_roots = _previous(store, embedder, config, rebuild, report)
+    old = _old_format(store)
+    prev, prev_roots = _previous(store, old, embedder, config, rebuild, report)
     roots = corpus_roots(paths, [] if rebuild else prev_roots, report)
     known: dict[str, ArticleInfo] = store.catalogue() if prev else {}
     entries, sources = collect_articles(roots, known, prev["sources"] if prev else {}, report)
@@ -156,7 +159,6 @@ def _update(
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     todo = []
     texts = [c.text for c in chunks]
-    old = old_manifest(Path(store.location)) if getattr(store, "backend", "") == "sqlite" else None
     found = OldVectors(Path(store.location), old).find(texts) if old else (store.reusable(texts) if prev else [None] * len(texts))
     for i, v in enumerate(found):
         if v is None:
@@ -191,23 +193,20 @@ def _update(
         "counts": {"articles": len(entries), "chunks": report.chunks},
         "stories": {"rule": STORY_RULE, "pairs": pairs},
     })
-    _remove_old_format(store)
+    if old is not None:
+        _remove_old_format(store)
     _count_stories(report, pairs, counts)
 
 
-def _old_format_roots(store: Store) -> list[str] | None:
-    """The roots an index folder of the old segment format tracked, or None when it is not one."""
-    if getattr(store, "backend", "") != "sqlite":
-        return None
-    old = old_manifest(Path(store.location))
-    return None if old is None else list(old.get("roots", []))
+def _old_format(store: Store) -> dict | None:
+    """The manifest of an index of the old segment format in the store's folder ({} when it is
+    unreadable), or None when the folder holds none."""
+    return old_manifest(Path(store.location)) if getattr(store, "backend", "") == "sqlite" else None
 
 
 def _remove_old_format(store: Store) -> None:
     """Once the new store is committed, the old format's generations and segments go."""
     folder = Path(store.location)
-    if getattr(store, "backend", "") != "sqlite" or not (folder / "CURRENT").exists():
-        return
     for entry in folder.iterdir():
         if entry.is_dir() and entry.name.lstrip(".").startswith(("gen-", "seg-")):
             shutil.rmtree(entry, ignore_errors=True)

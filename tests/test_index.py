@@ -973,6 +973,7 @@ def test_a_reader_racing_a_writer_reads_one_generation(built, embedder, monkeypa
     between listing the files and reading them: the reader goes round again at the new generation."""
     import rag.store.sqlite as sqlite_store
     import rag.store.sqlite_write
+    import rag.store.vectors
 
     corpus, index_dir, _ = built
     old = _read(index_dir)
@@ -992,7 +993,7 @@ def test_a_reader_racing_a_writer_reads_one_generation(built, embedder, monkeypa
         return wrapper
 
     if moment == "verifying":
-        monkeypatch.setattr(sqlite_store, "sha256_file", race(sqlite_store.sha256_file))
+        monkeypatch.setattr(rag.store.vectors, "sha256_file", race(rag.store.vectors.sha256_file))
         index = Index.load(index_dir, embedder)
     else:
         index = Index.load(index_dir, embedder)

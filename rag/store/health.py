@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .base import StoreStats
 from .keywords import TermIndex
-from .vectors import sha256_file
+from .vectors import damaged
 
 if TYPE_CHECKING:
     from .sqlite import SqliteStore
@@ -46,13 +46,7 @@ def store_stats(store: SqliteStore, *, check: bool = False) -> StoreStats:
     ).fetchall()
     if wrong:
         stats.problems.append(f"{len(wrong)} articles' chunk counts disagree with their chunks (e.g. {wrong[0][0]})")
-    for f in files:
-        for name, digest in f.checksums.items():
-            path = store.folder / "vectors" / name
-            if not path.is_file():
-                stats.problems.append(f"vector file {path} is missing")
-            elif sha256_file(path) != digest:
-                stats.problems.append(f"vector file {path} is corrupted (checksum mismatch)")
+    stats.problems += [f"vector file {path} is {problem}" for path, problem in damaged(store.folder / "vectors", files)]
     if stats.details["vector_rows"] < stats.chunks:
         stats.problems.append(f"{stats.chunks} chunks but only {stats.details['vector_rows']} vector rows")
     try:

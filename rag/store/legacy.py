@@ -10,12 +10,13 @@ index migrates without being embedded again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .schema import text_hash64
 
 __all__ = ["old_manifest", "OldVectors"]
 
@@ -43,11 +44,13 @@ class OldVectors:
             except (OSError, ValueError, KeyError):
                 continue  # a damaged segment only costs embedding its chunks again
             if len(hashes) == len(vectors):
-                self._parts.append(({int(h): r for r, h in enumerate(hashes.tolist())}, vectors))
+                # The same 64-bit blake2b as `text_hash64`, stored unsigned: viewed signed, they compare.
+                signed = np.ascontiguousarray(hashes, dtype=np.uint64).view(np.int64)
+                self._parts.append(({int(h): r for r, h in enumerate(signed.tolist())}, vectors))
 
     def find(self, texts: Sequence[str]) -> list[np.ndarray | None]:
         out: list[np.ndarray | None] = []
         for t in texts:
-            h = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            h = text_hash64(t)
             out.append(next((np.array(v[rows[h]]) for rows, v in self._parts if h in rows), None))
         return out

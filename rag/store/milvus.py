@@ -44,6 +44,7 @@ from ..types import Article, Chunk
 from . import milvus_schema as ms
 from .base import ArticleInfo, Hit, StoredArticle, StoreStats, Where, iter_batches
 from .lock import writer_lock
+from .schema import text_hash64
 
 __all__ = ["MilvusStore"]
 
@@ -218,7 +219,7 @@ class MilvusStore:
     def reusable(self, texts: Sequence[str]) -> list[np.ndarray | None]:
         found: dict[str, np.ndarray] = {}
         if self._has(ms.CHUNKS):
-            for batch in iter_batches(list({ms.text_hash(t) for t in texts}), BATCH):
+            for batch in iter_batches(list({text_hash64(t) for t in texts}), BATCH):
                 for r in self.client.query(ms.CHUNKS, filter=ms.one_of("text_hash", batch),
                                            output_fields=["text", "vector"]):
                     found.setdefault(r["text"], np.asarray(r["vector"], dtype=np.float32))  # the text, not a collision

@@ -34,6 +34,7 @@ from ..errors import RagError
 from ..text import index_terms
 from ..types import Article, Chunk
 from .base import UNDATED, ArticleInfo, StoredArticle, Where
+from .schema import text_hash64
 
 CHUNKS, ARTICLES, META = "rag_chunks", "rag_articles", "rag_meta"
 ID_LEN, TEXT_LEN = 4096, 65535
@@ -52,11 +53,6 @@ def encode_term(term: str) -> str:
 def query_terms(text: str) -> str:
     """The analysed text of a chunk, or the BM25 query of a question: its index terms, encoded."""
     return " ".join(encode_term(t) for t in index_terms(text))
-
-
-def text_hash(text: str) -> int:
-    """A signed 64-bit blake2b of a chunk's text (Milvus's INT64), to find stored vectors by text."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
 def literal(value: str) -> str:
@@ -104,7 +100,7 @@ def parts(text: str) -> list[str]:
 def chunk_row(chunk: Chunk, vector: np.ndarray, day: int) -> dict[str, Any]:
     return {
         "id": chunk.id, "doc_id": chunk.doc_id, "char_start": chunk.start, "char_end": chunk.end,
-        "text": chunk.text, "text_hash": text_hash(chunk.text), "day": day,
+        "text": chunk.text, "text_hash": text_hash64(chunk.text), "day": day,
         "terms": query_terms(chunk.text), "vector": np.asarray(vector, dtype=np.float32).tolist(),
     }
 

@@ -43,7 +43,7 @@ from .keywords import TermIndex
 from .lock import writer_lock
 from .schema import FORMAT, SCHEMA
 from .sqlite_write import Writes, _Pending
-from .vectors import DenseSearch, VectorFile, sha256_file
+from .vectors import DenseSearch, VectorFile, damaged
 
 __all__ = ["SqliteStore"]
 
@@ -116,16 +116,10 @@ class SqliteStore(Writes):
 
     def _verify(self, files: Sequence[VectorFile]) -> None:
         """Raise `IndexCorruptError` unless every file of ``files`` is there with its recorded checksum."""
-        for vf in files:
-            for name, digest in vf.checksums.items():
-                if (name, digest) in self._verified:
-                    continue  # vector files are immutable: one check per file and reader
-                path = self.folder / "vectors" / name
-                if not path.is_file():
-                    raise IndexCorruptError(f"index file {path} is missing; {_fix(self.folder)}")
-                if sha256_file(path) != digest:
-                    raise IndexCorruptError(f"index file {path} is corrupted (checksum mismatch); {_fix(self.folder)}")
-                self._verified.add((name, digest))
+        # Vector files are immutable: one check per file and reader.
+        for path, problem in damaged(self.folder / "vectors", files, self._verified):
+            raise IndexCorruptError(f"index file {path} is {problem}; {_fix(self.folder)}")
+        self._verified.update((name, digest) for vf in files for name, digest in vf.checksums.items())
 
     def _at_one_generation(self, read: Callable[[], Any]) -> Any:
         """``read()``, all of it at one generation: a writer committing meanwhile (and removing the

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["APPROXIMATE_FROM", "EF_SEARCH", "VectorFile", "write_vectors", "read_file_keys", "DenseSearch", "wants_graph"]
+__all__ = ["APPROXIMATE_FROM", "EF_SEARCH", "VectorFile", "write_vectors", "damaged", "read_file_keys", "DenseSearch", "wants_graph"]
 
 # Exact search grows linearly, ~15 ms p95 per 100k rows on two cores (measured by
 # `rag bench`: 31.6 ms at 200k), so from here an HNSW graph takes over (~1 ms at 200k,
@@ -89,6 +89,20 @@ def write_vectors(folder: Path, name: str, keys: np.ndarray, vectors: np.ndarray
     finally:
         os.close(fd)
     return VectorFile(name, len(keys), {f: sha256_file(folder / f) for f in files})
+
+
+def damaged(folder: Path, files: Sequence[VectorFile], known_good: set[tuple[str, str]] = frozenset()):
+    """(path, what is wrong) for each file of ``files`` that is missing or fails its recorded
+    checksum; files whose (name, sha256) is in ``known_good`` are not read again."""
+    for vf in files:
+        for name, digest in vf.checksums.items():
+            if (name, digest) in known_good:
+                continue
+            path = folder / name
+            if not path.is_file():
+                yield path, "missing"
+            elif sha256_file(path) != digest:
+                yield path, "corrupted (checksum mismatch)"
 
 
 def read_file_keys(folder: Path, name: str) -> np.ndarray:
