@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", type=Path, help="the JSONL corpus file the index was built from (a copy)")
-    ap.add_argument("index", type=Path, help="the index folder")
+    ap.add_argument("index", help="the store: an index folder, or milvus:FILE.db")
     ap.add_argument("--times", type=int, default=3, help="how many changes to time, one after the other")
     args = ap.parse_args()
 

@@ -29,8 +29,8 @@ from .scan import collect_articles, corpus_roots
 from .store import Store, StoredArticle, open_store
 from .store.base import ArticleInfo
 from .store.legacy import OldVectors, old_manifest
+from .stories import DIRECT_MAX, Stories, groups_of, signatures
 from .stories import RULE as STORY_RULE
-from .stories import Stories, groups_of, signatures
 from .types import Article, LoadIssue
 
 __all__ = ["IndexReport", "update_index", "corpus_files"]
@@ -239,7 +239,7 @@ def _group(store: Store, kept: set[str], fresh: list[Article], sigs: dict[str, n
     if not regroup:
         # Nothing new to look up (a deletion, say): the pairs are the previous ones among the living.
         return sorted(p for p in prev.get("pairs", []) if p[0] in kept and p[1] in kept)
-    stories = Stories(text_of)
+    stories = Stories(text_of, lsh=len(regroup) > DIRECT_MAX)
     stable = [i for i in stored if i not in regroup]
     stories.load(stable, np.array([stored[i] for i in stable]), [p for p in prev.get("pairs", []) if p[0] in kept and p[1] in kept])
     everything = {**stored, **sigs}

@@ -2,7 +2,8 @@
 
 Each file under the roots is hashed; a file whose bytes are unchanged keeps its articles
 without being read, a changed file is loaded and each article compared by a hash of all its
-fields, and the same text twice is kept once. A file that fails to load keeps the articles it
+fields, and the same text twice is kept once. A changed JSON Lines file is read line by line
+against the hash of each line last time, so only its new or changed lines are parsed. A file that fails to load keeps the articles it
 had, so bad input never loses data.
 """
 
@@ -101,23 +102,32 @@ def collect_articles(
             report.issues.append(LoadIssue(key, f"unreadable ({exc.strerror or exc})"))
             digest = None
         old = prev_sources.get(key)
+        records = (old or {}).get("records", {})
         if digest and old and old.get("sha256") == digest and all(i in known for i in old["articles"]):
             found = [kept(i) for i in old["articles"]]
         else:
             found = []
-            result = load_file(f) if digest else None
+            # A changed JSON Lines file: its unchanged lines are not parsed again.
+            result = load_file(f, {k: i for i, k in records.items() if i in known}) if digest else None
             if result is not None:
                 report.issues.extend(result.issues)
-                for art in result.articles:
-                    d = _digest(art)
-                    same = art.id in known and known[art.id].digest == d
-                    found.append(kept(art.id) if same else Entry(art.id, d, text_id(art.text), art))
+                records = result.records
+                fresh = {a.id: a for a in result.articles}
+                unchanged = set(result.unchanged)
+                for i in list(records) if records else list(fresh):  # in file order
+                    if i in unchanged:
+                        found.append(kept(i))
+                    elif i in fresh:
+                        art = fresh[i]
+                        d = _digest(art)
+                        same = i in known and known[i].digest == d
+                        found.append(kept(i) if same else Entry(i, d, text_id(art.text), art))
             if not found and old:
                 # Bad input never costs what was already indexed.
                 found = [kept(i) for i in old["articles"] if i in known]
                 if found:
                     report.notes.append(f"{key}: kept the previously indexed version")
-                    digest = old.get("sha256")
+                    digest, records = old.get("sha256"), old.get("records", {})
         ids = []
         for e in found:
             if e.id in seen_ids or e.text in seen_texts:
@@ -131,4 +141,6 @@ def collect_articles(
                 (report.updated if e.id in known else report.added).append(e.id)
         if digest:
             sources[key] = {"sha256": digest, "articles": ids}
+            if records:
+                sources[key]["records"] = {i: records[i] for i in ids if i in records}
     return entries, sources

@@ -57,10 +57,16 @@ class LoadResult:
 
     articles: list[Article] = field(default_factory=list)
     issues: list[LoadIssue] = field(default_factory=list)
+    # For files of many records (JSON Lines): each article's record key, and the ids of the
+    # records the caller said it already holds, which were not parsed again (see `rag.scan`).
+    records: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
 
     def extend(self, other: LoadResult) -> None:
         self.articles.extend(other.articles)
         self.issues.extend(other.issues)
+        self.records.update(other.records)
+        self.unchanged.extend(other.unchanged)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bench import (  # noqa: E402 -- benchmarks/bench lives beside rag/, not in 
     Figure,
     approximate_index,
     embedder_speedup,
+    full_build,
     ingest_throughput,
     reindex_one,
     retrieval_latency,
@@ -59,6 +60,21 @@ def test_ingest_and_reindex_on_the_seed_article(embedder, bare, tmp_path):
     again = reindex_one(corpus, tmp_path / "ingest-index", embedder, build_seconds=10.0)
     assert "chunks embedded" in again.note
     assert again.note.startswith(("1 chunks", "2 chunks", "3 chunks"))  # only the changed article's chunks
+
+
+@pytest.mark.slow
+def test_build_and_update_rows_for_each_backend(embedder, tmp_path):
+    from bench.common import write_jsonl
+
+    corpus = write_jsonl(load_path(CORPUS).articles, tmp_path / "build.jsonl")
+    for store, suffix in ((tmp_path / "index", ""), (f"milvus:{tmp_path}/store.db", "_milvus")):
+        wall, peak = full_build(corpus, store)
+        assert (wall.name, peak.name) == (f"full_build_wall{suffix}", f"full_build_peak_memory{suffix}")
+        assert wall.value > 0 and peak.value > 0 and str(store) in wall.note
+        again = reindex_one(corpus, store, embedder, build_seconds=wall.value)
+        assert again.name == f"reindex_one_article{suffix}"
+        assert again.note.startswith(("1 chunks", "2 chunks", "3 chunks")), again.note
+        assert (again.met is None) == bool(suffix)  # the 1 s goal is the embedded store's
 
 
 def test_retrieval_figures_on_small_synthetic_sets(embedder, tmp_path):

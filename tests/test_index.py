@@ -859,7 +859,7 @@ def test_a_large_index_searches_a_saved_hnsw_graph(built, embedder, monkeypatch)
     assert f"{name}.faiss" in checksums and (index_dir / "vectors" / f"{name}.faiss").is_file()
     index = Index.load(index_dir, embedder)
     (part,) = index.store._mem().dense._parts
-    assert isinstance(faiss.downcast_index(part.index), faiss.IndexHNSWFlat), "searched exactly, not through the graph"
+    assert isinstance(faiss.downcast_index(part.index.index), faiss.IndexHNSWFlat), "searched exactly, not through the graph"
 
     ids = [c.id for c in data.chunks]
     matrix = np.array([data.vectors[i] for i in ids])
@@ -927,6 +927,38 @@ def test_an_update_writes_only_the_changed_article(tmp_path, fp32_embedder):
 
     update_index([corpus], tmp_path / "fresh", embedder)
     _same_results(index_dir, tmp_path / "fresh", embedder)
+
+
+def test_a_changed_jsonl_file_is_read_only_where_it_changed_and_ends_as_a_fresh_build(tmp_path, fp32_embedder):
+    """Unchanged lines of a changed JSON Lines file are not parsed again (their hash is in the
+    manifest), yet the index, the order of articles included, is what a fresh build gives."""
+    embedder = fp32_embedder
+    corpus = _corpus(tmp_path)
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir, embedder)
+    feed = corpus / "wire.jsonl"
+    lines = feed.read_text(encoding="utf-8").splitlines()
+    records = _read(index_dir).manifest["sources"][str(feed.resolve())]["records"]
+    assert set(records) == {"wire-1", "wire-2"}
+    added = json.dumps({"id": "wire-0", "title": "Harbour reopens", "text": "The harbour reopened on Friday after repairs."})
+    changed = json.loads(lines[1])
+    changed["text"] += "\n\nAsh fell on two villages, officials said."
+    feed.write_text("\n".join([added, lines[0], json.dumps(changed)]) + "\n", encoding="utf-8")
+
+    report = update_index([corpus], index_dir, embedder)
+    assert report.added == ["wire-0"] and report.updated == ["wire-2"] and report.removed == []
+    fresh = tmp_path / "fresh"
+    update_index([corpus], fresh, embedder)
+    got, want = _read(index_dir), _read(fresh)
+    assert got.manifest["sources"] == want.manifest["sources"]
+    assert list(got.manifest["sources"][str(feed.resolve())]["articles"]) == ["wire-0", "wire-1", "wire-2"]
+    assert got.articles == want.articles
+    _same_results(index_dir, fresh, embedder)
+
+    # A line that is removed takes its article with it; the lines kept are still not parsed.
+    feed.write_text("\n".join([added, json.dumps(changed)]) + "\n", encoding="utf-8")
+    assert update_index([corpus], index_dir, embedder).removed == ["wire-1"]
+    assert set(_read(index_dir).manifest["sources"][str(feed.resolve())]["records"]) == {"wire-0", "wire-2"}
 
 
 def test_vector_files_are_merged_back_when_they_pile_up(tmp_path, fp32_embedder, monkeypatch):

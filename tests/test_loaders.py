@@ -557,3 +557,36 @@ def test_supported_suffixes() -> None:
         "walk",
         "corpus_files",
     ]
+
+
+# -- JSON Lines records the caller already holds ----------------------------------------------
+
+
+def test_jsonl_lines_the_caller_holds_are_not_parsed_again(tmp_path):
+    from rag.loaders.jsonl import record_key
+
+    held = '{"id": "b", "text": "this line would not even parse'  # proves it is never parsed
+    lines = [json.dumps({"id": "a", "text": "Alpha text here."}), held, json.dumps({"id": "c", "text": "Gamma."})]
+    path = tmp_path / "feed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load_file(path, {record_key(held.encode()): "b"})
+    assert [a.id for a in result.articles] == ["a", "c"]
+    assert result.unchanged == ["b"] and result.issues == []
+    assert list(result.records) == ["a", "b", "c"], "records come in file order"
+    assert result.records["b"] == record_key(held.encode())
+    # Without the caller's records every line is parsed, and the broken one is an issue.
+    plain = load_file(path)
+    assert [a.id for a in plain.articles] == ["a", "c"] and len(plain.issues) == 1
+    assert set(plain.records) == {"a", "c"} and plain.unchanged == []
+
+
+def test_a_held_jsonl_line_still_counts_for_duplicate_ids(tmp_path):
+    from rag.loaders.jsonl import record_key
+
+    first = json.dumps({"id": "a", "text": "The first version."})
+    lines = [first, json.dumps({"id": "a", "text": "A second record with the same id."})]
+    path = tmp_path / "feed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load_file(path, {record_key(first.encode()): "a"})
+    assert result.unchanged == ["a"] and result.articles == []
+    assert len(result.issues) == 1 and 'duplicate id "a"' in result.issues[0].reason

@@ -23,10 +23,16 @@ BACKENDS = ["sqlite", "milvus"]
 WORDS = "fire flood quay harbour police minister budget river storm vote court strike".split()
 
 
-@pytest.fixture(params=BACKENDS)
-def spec(request, tmp_path):
+@pytest.fixture(params=[*BACKENDS, "sqlite-rescored"])
+def spec(request, tmp_path, monkeypatch):
     if request.param == "milvus":
         return f"milvus:{tmp_path / 'store.db'}"
+    if request.param == "sqlite-rescored":
+        # Every vector file takes the large-file path: an 8-bit scan in two pieces, re-scored in
+        # float32, with the filters as row selectors (`rag.store.vectors.RESCORE_FROM`).
+        import rag.store.vectors as vectors
+
+        monkeypatch.setattr(vectors, "RESCORE_FROM", 1)
     return str(tmp_path / "index")
 
 
@@ -139,6 +145,23 @@ def test_add_then_search_matches_brute_force(spec):
     _write(store, ref, _corpus())
     _check(store, ref)
     assert store.manifest() == {"embedder": "fake", "n": 12}
+
+
+def test_a_large_vector_file_is_scanned_in_8_bits_and_returns_the_exact_scores(tmp_path, monkeypatch):
+    import faiss
+
+    import rag.store.vectors as vectors
+
+    monkeypatch.setattr(vectors, "RESCORE_FROM", 1)
+    store, ref = open_store(str(tmp_path / "index")), Reference()
+    _write(store, ref, _corpus())
+    q = np.ones(DIM, np.float32) / DIM**0.5
+    hits = store.dense(q, 7)
+    parts = store._mem().dense._parts
+    assert len(parts) == 2 and all(isinstance(faiss.downcast_index(p.index), faiss.IndexRefineFlat) for p in parts)
+    assert [h.chunk_id for h in hits] == ref.dense(q, 7)
+    exact = {c.id: float(v @ q) for c, v in ref.chunks.values()}
+    assert [h.score for h in hits] == pytest.approx([exact[h.chunk_id] for h in hits], abs=1e-6)
 
 
 def test_change_delete_and_re_add(spec):

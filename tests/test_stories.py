@@ -193,11 +193,12 @@ def _id_of(data: Stored, title: str) -> str:
 # -- 1. pure Stories ------------------------------------------------------------------------------
 
 
-def test_a_reprint_with_a_paragraph_dropped_or_added_and_a_new_headline_is_a_copy():
+@pytest.mark.parametrize("lsh", [True, False], ids=["lsh", "direct"])
+def test_a_reprint_with_a_paragraph_dropped_or_added_and_a_new_headline_is_a_copy(lsh):
     assert containment(ORIGINAL, REPRINT_SHORTER) >= CONTAINMENT
     assert containment(ORIGINAL, REPRINT_LONGER) >= CONTAINMENT
     texts = {"wire": ORIGINAL, "shorter": REPRINT_SHORTER, "longer": REPRINT_LONGER}
-    stories = Stories(texts.__getitem__)
+    stories = Stories(texts.__getitem__, lsh=lsh)
     assert stories.add("wire", signature(ORIGINAL)) == []
     assert stories.add("shorter", signature(REPRINT_SHORTER)) == ["wire"]
     assert sorted(stories.add("longer", signature(REPRINT_LONGER))) == ["shorter", "wire"]
@@ -207,7 +208,8 @@ def test_a_reprint_with_a_paragraph_dropped_or_added_and_a_new_headline_is_a_cop
     assert groups_of(stories.pair_list(), order) == {i: ["longer", "shorter", "wire"] for i in texts}
 
 
-def test_a_different_report_on_the_same_event_is_not_a_copy():
+@pytest.mark.parametrize("lsh", [True, False], ids=["lsh", "direct"])
+def test_a_different_report_on_the_same_event_is_not_a_copy(lsh):
     # It shares a quote and the background paragraph, and nothing else.
     assert QUOTE in OTHER_REPORT and BACKGROUND in OTHER_REPORT
     assert containment(ORIGINAL, OTHER_REPORT) < 0.5
@@ -218,20 +220,21 @@ def test_a_different_report_on_the_same_event_is_not_a_copy():
         looked_up.append(doc_id)
         return texts[doc_id]
 
-    stories = Stories(text_of)
+    stories = Stories(text_of, lsh=lsh)
     stories.add("wire", signature(ORIGINAL))
     assert stories.add("other", signature(OTHER_REPORT)) == []
     # The update shares all but its lead: LSH proposes the pair, the exact check turns it down.
     assert 0.8 < containment(ORIGINAL, FOLLOW_UP) < CONTAINMENT
     assert stories.add("follow-up", signature(FOLLOW_UP)) == []
-    assert "follow-up" in looked_up, "LSH did not propose the update: this test no longer exercises the exact check"
+    assert "follow-up" in looked_up, "the update was not proposed: this test no longer exercises the exact check"
     assert stories.pair_list() == []
     assert groups_of(stories.pair_list(), {i: (i,) for i in texts}) == {}
 
 
-def test_remove_drops_the_pairs():
+@pytest.mark.parametrize("lsh", [True, False], ids=["lsh", "direct"])
+def test_remove_drops_the_pairs(lsh):
     texts = {"wire": ORIGINAL, "shorter": REPRINT_SHORTER, "longer": REPRINT_LONGER}
-    stories = Stories(texts.__getitem__)
+    stories = Stories(texts.__getitem__, lsh=lsh)
     for doc_id, text in texts.items():
         stories.add(doc_id, signature(text))
     assert len(stories.pair_list()) == 3

@@ -68,27 +68,38 @@ def embedder_speedup(embedder, articles, model=None) -> Figure:
     )
 
 
-def full_build(corpus: Path, index_dir: Path) -> tuple[Figure, Figure]:
-    """`rag index` in a child process: wall time and the child's peak memory."""
+def _suffix(store: str | Path) -> str:
+    """Figure names of the default (embedded) store are bare; other backends' carry their name."""
+    from rag.store import is_milvus
+
+    return "_milvus" if is_milvus(str(store)) else ""
+
+
+def full_build(corpus: Path, index_dir: str | Path) -> tuple[Figure, Figure]:
+    """`rag index` in a child process, into the store ``index_dir`` (a folder or a `milvus:` spec):
+    wall time and the child's peak memory."""
     t = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "rag", "index", str(corpus), "--index", str(index_dir), "--quiet", "--json"],
+        [sys.executable, "-m", "rag", "index", str(corpus), "--store", str(index_dir), "--quiet", "--json"],
         capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
     wall = time.perf_counter() - t
     if out.returncode:
         raise RuntimeError(out.stderr.strip().splitlines()[-1])
+    # RUSAGE_CHILDREN is the largest child so far: the figure is this build's only while it is the largest.
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report = json.loads(out.stdout)
-    note = f"{report['articles']} articles -> {report['chunks']} chunks, process start to finish"
+    note = f"{report['articles']} articles -> {report['chunks']} chunks, process start to finish, store {index_dir}"
+    sx = _suffix(index_dir)
     return (
-        Figure("full_build_wall", wall, "s", note=note, goal="report; as fast as the embedder allows"),
-        Figure("full_build_peak_memory", peak_mb, "MB", note="peak RSS of the `rag index` process", goal="report"),
+        Figure(f"full_build_wall{sx}", wall, "s", note=note, goal="report; as fast as the embedder allows"),
+        Figure(f"full_build_peak_memory{sx}", peak_mb, "MB", note="peak RSS of the largest `rag index` process so far",
+               goal="report"),
     )
 
 
-def reindex_one(corpus_file: Path, index_dir: Path, embedder, build_seconds: float) -> Figure:
-    """Change one article of a JSONL corpus and update the index built from it."""
+def reindex_one(corpus_file: Path, index_dir: str | Path, embedder, build_seconds: float) -> Figure:
+    """Change one article of a JSONL corpus and update the store ``index_dir`` built from it."""
     from rag.indexer import update_index
 
     lines = corpus_file.read_text(encoding="utf-8").splitlines()
@@ -99,8 +110,10 @@ def reindex_one(corpus_file: Path, index_dir: Path, embedder, build_seconds: flo
     report = update_index([corpus_file], index_dir, embedder)
     seconds = time.perf_counter() - t
     one = report.updated == [first["id"]] and report.embedded <= 20
+    sx = _suffix(index_dir)
+    goal, met = ("<= 1 s; only that article embedded", seconds <= 1 and one) if not sx else ("reported", None)
     return Figure(
-        "reindex_one_article", seconds, "s", build_seconds, "the full build of the same corpus",
-        seconds / build_seconds, "<= 2 s; only that article embedded", seconds <= 2 and one,
+        f"reindex_one_article{sx}", seconds, "s", build_seconds, "the full build of the same corpus",
+        seconds / build_seconds, goal, met,
         f"{report.embedded} chunks embedded of {report.chunks}; updated {report.updated}",
     )

@@ -88,8 +88,8 @@ def retrieval_latency(embedder, n: int, queries: int = 200, backend: str = "sqli
     return Figure(
         name, p95, "ms", goal=goal, met=(p95 <= 20 if n >= 100_000 else None) if backend == "sqlite" else None,
         note=f"{backend} store, {n} synthetic chunks (built in {build:.0f} s), {queries} queries, "
-        f"p50 {pct(times, 50) * 1000:.1f} ms, dense exact + BM25 + z-score fusion, query embedding included, "
-        f"{available_cores()} threads",
+        f"p50 {pct(times, 50) * 1000:.1f} ms, dense (exact scores) + BM25 + z-score fusion, query embedding "
+        f"({type(embedder).__name__}) included, {available_cores()} cores",
     )
 
 

@@ -143,7 +143,7 @@ def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: 
 
 def _value(text: str) -> str:
     """What a short answer says: its numbers when it has any ("At least 11" says 11)."""
-    from .verify import digits
+    from .claim import digits
 
     value = normalize_answer(digits(text))
     numbers = re.findall(r"\d+(?:\.\d+)?", value)

@@ -8,7 +8,7 @@ good articles and one ``LoadIssue`` per bad input. It never raises for bad input
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rag.loaders import html, jsonl, markdown, txt
@@ -25,8 +25,10 @@ _LOADERS: dict[str, Callable[[Path], LoadResult]] = {
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(_LOADERS))
 
 
-def load_file(path: str | os.PathLike[str]) -> LoadResult:
-    """Load one file by its suffix (case-insensitive); problems become issues."""
+def load_file(path: str | os.PathLike[str], known: Mapping[str, str] | None = None) -> LoadResult:
+    """Load one file by its suffix (case-insensitive); problems become issues.
+
+    ``known``: the records of a JSON Lines file that need not be parsed again (`jsonl.load`)."""
     path = Path(path)
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
@@ -40,7 +42,7 @@ def load_file(path: str | os.PathLike[str]) -> LoadResult:
         supported = ", ".join(SUPPORTED_SUFFIXES)
         return _issue(path, f"unsupported file type {kind}; supported: {supported}")
     try:
-        result = loader(path)
+        result = jsonl.load(path, known) if known and loader is jsonl.load else loader(path)
     except Exception as exc:  # noqa: BLE001 -- a loader bug must not abort a whole corpus load
         return _issue(
             path, f"internal error while loading ({type(exc).__name__}: {exc})"
@@ -120,7 +122,7 @@ def _walk(folder: Path, visited: set[str]) -> list[Path | LoadIssue]:
 
 def _drop_duplicates(result: LoadResult, seen: dict[str, str]) -> LoadResult:
     """Keep the first article per id (``seen`` maps id -> where it was first loaded)."""
-    kept = LoadResult(issues=list(result.issues))
+    kept = LoadResult(issues=list(result.issues), records=result.records, unchanged=result.unchanged)
     for article in result.articles:
         if article.id in seen:
             first = seen[article.id]

@@ -7,7 +7,9 @@ date costs only the date: the record is kept undated, with a warning issue.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,30 +30,48 @@ from rag.types import Article, LoadIssue, LoadResult
 SUFFIXES: tuple[str, ...] = (".jsonl", ".json")
 
 
-def load(path: Path) -> LoadResult:
-    """Load every good record of a .jsonl or .json file; each bad one is an issue."""
+def load(path: Path, known: Mapping[str, str] | None = None) -> LoadResult:
+    """Load every good record of a .jsonl or .json file; each bad one is an issue.
+
+    ``known`` maps record keys (`record_key` of a line's bytes) to the article ids the caller
+    already holds: those lines are not parsed again, their ids go to ``result.unchanged``.
+    Changing one article of a 43 MB file then parses one line, not 4,000 (cleaning the text
+    is most of a load)."""
     try:
         if path.suffix.lower() == ".json":
             return _load_json(path)
-        return _load_jsonl(path)
+        return _load_jsonl(path, known or {})
     except LoadError as exc:
         return failed(path, exc)
 
 
-def _load_jsonl(path: Path) -> LoadResult:
+def record_key(raw: bytes) -> str:
+    """A JSON Lines record's identity: a hash of its line's bytes."""
+    return hashlib.blake2b(raw, digest_size=10).hexdigest()
+
+
+def _load_jsonl(path: Path, known: Mapping[str, str]) -> LoadResult:
     result = LoadResult()
     first_line: dict[str, int] = {}
     # Decode line by line so one bad line (even bad UTF-8) costs only that record.
     for n, raw in enumerate(read_bytes(path).split(b"\n"), start=1):
         if not raw.strip():
             continue
+        key = record_key(raw)
+        if key in known:
+            if _first(result, known[key], path, first_line, n, "line"):
+                result.unchanged.append(known[key])
+                result.records[known[key]] = key
+            continue
         try:
             article, warning = _record(_parse(decode(raw, in_line=True)), path, n)
         except LoadError as exc:
             result.issues.append(LoadIssue(str(path), exc.reason, n))
             continue
-        if _add(result, article, path, first_line, n, "line") and warning:
-            result.issues.append(LoadIssue(str(path), warning, n))
+        if _add(result, article, path, first_line, n, "line"):
+            result.records[article.id] = key
+            if warning:
+                result.issues.append(LoadIssue(str(path), warning, n))
     return result
 
 
@@ -126,12 +146,19 @@ def _add(
 
     Returns whether it was kept, so a skipped duplicate gets no date warning too.
     """
-    if article.id not in first:
-        first[article.id] = n
+    if _first(result, article.id, path, first, n, unit):
         result.articles.append(article)
         return True
+    return False
+
+
+def _first(result: LoadResult, doc_id: str, path: Path, first: dict[str, int], n: int, unit: str) -> bool:
+    """Whether ``doc_id`` is new in this file; a repeat is an issue."""
+    if doc_id not in first:
+        first[doc_id] = n
+        return True
     reason = (
-        f'duplicate id "{article.id}" (first on {unit} {first[article.id]}); skipped'
+        f'duplicate id "{doc_id}" (first on {unit} {first[doc_id]}); skipped'
     )
     if unit == "line":
         result.issues.append(LoadIssue(str(path), reason, n))

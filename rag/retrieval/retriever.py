@@ -72,10 +72,16 @@ class HybridRetriever:
         dense_hits: list[Hit] = []
         lexical_hits: list[Hit] = []
         vec = None
+        lexical = None
+        if method == "hybrid" and query_vector is None:
+            # BM25 does not wait for the query's embedding: it runs beside it.
+            lexical = _side().submit(self.store.lexical, query, n, where)
         if method in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embed_query(query)
             dense_hits = self.store.dense(vec, n, where)
-        if method in ("hybrid", "lexical"):
+        if lexical is not None:
+            lexical_hits = lexical.result()
+        elif method in ("hybrid", "lexical"):
             lexical_hits = self.store.lexical(query, n, where)
         doc_of = {h.chunk_id: h.doc_id for h in dense_hits + lexical_hits}
         dense_rank = {h.chunk_id: r for r, h in enumerate(dense_hits, start=1)}
@@ -98,23 +104,42 @@ class HybridRetriever:
             fused = zscore_fusion(lists, weights=weights)
         if prior is not None:
             fused = sorted(((i, s + prior(doc_of[i])) for i, s in fused), key=lambda t: -t[1])
-        chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused])}
+        # Only the passages returned are read from the store (texts are the slow part to fetch).
+        if per_doc:
+            fused = diversify(fused, k, per_doc, group, doc=lambda t: doc_of[t[0]], score=lambda t: t[1])
+        chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused[:k]])}
+        if len(chunks) < min(k, len(fused)):  # a chunk replaced since this reader loaded: read on
+            chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused])}
         passages = [
             Passage(chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in fused if i in chunks
         ]
-        return diversify(passages, k, per_doc, group) if per_doc else passages[:k]
+        return passages[:k]
+
+
+_SIDE = []
+
+
+def _side():
+    """One thread for work that can run beside the query's embedding, made on first use."""
+    if not _SIDE:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _SIDE.append(ThreadPoolExecutor(1, thread_name_prefix="rag-lexical"))
+    return _SIDE[0]
 
 
 def diversify(
-    passages: Sequence[Passage], k: int, per_doc: int, group: Callable[[str], str] | None = None
-) -> list[Passage]:
+    passages: Sequence, k: int, per_doc: int, group: Callable[[str], str] | None = None, *,
+    doc: Callable = lambda p: p.chunk.doc_id, score: Callable = lambda p: p.score,
+) -> list:
     """The first ``k`` passages taking at most ``per_doc`` from one article (one story, with
-    ``group``), then, if fewer were found, the best of the rest (a one-article corpus still gets k)."""
-    out: list[Passage] = []
-    rest: list[Passage] = []
+    ``group``), then, if fewer were found, the best of the rest (a one-article corpus still gets k).
+    ``doc`` and ``score`` read an item's article and score (a `Passage`'s by default)."""
+    out: list = []
+    rest: list = []
     count: dict[str, int] = {}
     for p in passages:
-        key = group(p.chunk.doc_id) if group else p.chunk.doc_id
+        key = group(doc(p)) if group else doc(p)
         if count.get(key, 0) < per_doc:
             count[key] = count.get(key, 0) + 1
             out.append(p)
@@ -123,4 +148,4 @@ def diversify(
         else:
             rest.append(p)
     kept = out + rest[: k - len(out)]
-    return sorted(kept, key=lambda p: -p.score) if rest else kept
+    return sorted(kept, key=lambda p: -score(p)) if rest else kept

@@ -26,7 +26,8 @@ def plan_files(store: SqliteStore, files: list[VectorFile], pending: _Pending, g
     from .sqlite_write import MAX_FILES, MAX_STALE
 
     folder = store.folder / "vectors"
-    live = np.array(sorted(k for (k,) in store._conn().execute("SELECT key FROM chunks")), dtype=np.int64)
+    # The key is the rowid, so SQLite reads it out in order without a sort.
+    live = np.fromiter((k for (k,) in store._conn().execute("SELECT key FROM chunks ORDER BY key")), dtype=np.int64)
     new_keys = np.concatenate(pending.keys) if pending.keys else np.zeros(0, np.int64)
     new_vecs = np.concatenate(pending.vectors) if pending.vectors else None
     keys_of = {f.name: read_file_keys(folder, f.name) for f in files}
