@@ -260,3 +260,38 @@ def test_a_second_writer_is_refused_while_the_first_writes(spec):
         with pytest.raises(RagError, match="another process is writing"):
             with other.writing(wait=False):
                 pass
+
+
+def test_first_searches_on_two_threads_open_the_store_once(tmp_path, monkeypatch):
+    """The retriever runs BM25 on a side thread beside the dense search: the first of each, at the
+    same moment, must load the vectors (and open tantivy) once and both answer."""
+    import threading
+
+    import rag.store.sqlite as sqlite_store
+
+    _write(open_store(str(tmp_path / "index")), Reference(), _corpus())
+    real, loads = sqlite_store._Memory.load, []
+
+    def counted(store):
+        loads.append(store)
+        return real(store)
+
+    monkeypatch.setattr(sqlite_store._Memory, "load", staticmethod(counted))
+    q = np.ones(DIM, np.float32) / DIM**0.5
+
+    def at_once(start: threading.Barrier, out: dict, name: str, search) -> None:
+        start.wait()
+        out[name] = search()
+
+    for _ in range(5):
+        store, start, out = open_store(str(tmp_path / "index")), threading.Barrier(2), {}
+        threads = [
+            threading.Thread(target=at_once, args=(start, out, "dense", lambda s=store: s.dense(q, 3))),
+            threading.Thread(target=at_once, args=(start, out, "lexical", lambda s=store: s.lexical("fire", 3))),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(out["dense"]) == 3 and out["lexical"]
+        assert loads.count(store) == 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -78,6 +79,7 @@ class MilvusStore:
             self.uri = self.location = spec
             self._lock = ms.server_lock(spec)
         self._client: Any = None
+        self._connecting = threading.Lock()  # BM25 runs on a side thread beside the dense search
         self._known: set[str] = set()  # collections seen to exist, and loaded
         self._pending: _Pending | None = None
         self._df: tuple[Any, int, dict[str, int]] = ((), 0, {})  # generation, chunks, chunks holding each term
@@ -85,9 +87,10 @@ class MilvusStore:
     # -- connection ------------------------------------------------------------------------
     @property
     def client(self) -> Any:
-        if self._client is None:  # one client per store: Milvus Lite starts a server for the file on first use
-            self._client = ms.connect(self.uri, lite=self.lite)
-        return self._client
+        with self._connecting:
+            if self._client is None:  # one client per store: Milvus Lite starts a server for the file on first use
+                self._client = ms.connect(self.uri, lite=self.lite)
+            return self._client
 
     def _has(self, name: str) -> bool:
         if name in self._known:

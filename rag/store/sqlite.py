@@ -30,6 +30,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ class SqliteStore(Writes):
         self._locked = False  # this object holds the writer lock
         self._verified: set[tuple[str, str]] = set()  # vector files (name, sha256) found intact
         self.notes: list[str] = []  # what opening had to repair, for the user
+        # The retriever reads keywords on a side thread while the dense search runs: the first
+        # search of both must open (or repair) each part once, not twice at the same time.
+        self._opening = threading.RLock()
 
     # -- opening -------------------------------------------------------------------------
     @property
@@ -139,12 +143,13 @@ class SqliteStore(Writes):
     def _keywords(self) -> TermIndex:
         """The tantivy index, rebuilt from SQLite when it was committed for another generation
         or is damaged."""
-        if self._terms is None:
-            terms = self._open_keywords()
-            if terms is None or (terms.generation() != self.generation() and self.generation()):
-                terms = self._rebuild_keywords()
-            self._terms = terms
-        return self._terms
+        with self._opening:
+            if self._terms is None:
+                terms = self._open_keywords()
+                if terms is None or (terms.generation() != self.generation() and self.generation()):
+                    terms = self._rebuild_keywords()
+                self._terms = terms
+            return self._terms
 
     def _open_keywords(self) -> TermIndex | None:
         """The tantivy index, or None when it is damaged (tantivy reports that as a ValueError)."""
@@ -179,9 +184,13 @@ class SqliteStore(Writes):
         return terms
 
     def _mem(self) -> _Memory:
-        if self._memory is None:
-            self._memory = _Memory.load(self)
-        return self._memory
+        memory = self._memory
+        if memory is None:
+            with self._opening:
+                if self._memory is None:
+                    self._memory = _Memory.load(self)
+                memory = self._memory
+        return memory
 
     # -- reading -------------------------------------------------------------------------
     def catalogue(self) -> dict[str, ArticleInfo]:
