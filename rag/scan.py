@@ -3,8 +3,8 @@
 Each file under the roots is hashed; a file whose bytes are unchanged keeps its articles
 without being read, a changed file is loaded and each article compared by a hash of all its
 fields, and the same text twice is kept once. A changed JSON Lines file is read line by line
-against the hash of each line last time, so only its new or changed lines are parsed. A file that fails to load keeps the articles it
-had, so bad input never loses data.
+against the hash each line had last time, so only its new or changed lines are parsed. A file
+that fails to load keeps the articles it had, so bad input never loses data.
 """
 
 from __future__ import annotations

@@ -407,3 +407,18 @@ def test_titles_join_the_fusion(tmp_path):
     assert len(embedded) == 2  # a title is embedded once per process
     assert titles.lexical("senate budget", [("d1-0000", "d1"), ("d0-0000", "d0"), ("x-0000", "unknown")])[0][1] > 0
     assert [s for _, s in titles.lexical("senate", [("d0-0000", "d0"), ("x-0000", "unknown")])] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("per_doc", [None, 1])
+def test_a_passage_deleted_since_the_search_loaded_is_replaced_by_the_next(tmp_path, per_doc):
+    """Only the k passages returned are read from SQLite; one deleted by a writer since this reader
+    loaded its keys is skipped and the next in the ranking takes its place, so k still come back."""
+    texts = ["river flood homes", "river flood bridge", "river flood school", "river flood farm", "river flood road"]
+    store = _toy(tmp_path / "index", texts)
+    retriever = HybridRetriever(store, lambda q: _unit(1)[0])
+    before = retriever.search("river flood", 3, per_doc=per_doc)
+    assert len(before) == 3
+    gone = before[0].chunk.doc_id
+    _write(open_store(tmp_path / "index"), [], delete=[gone])
+    after = retriever.search("river flood", 3, per_doc=per_doc)
+    assert len(after) == 3 and gone not in {p.chunk.doc_id for p in after}

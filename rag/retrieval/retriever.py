@@ -105,15 +105,18 @@ class HybridRetriever:
         if prior is not None:
             fused = sorted(((i, s + prior(doc_of[i])) for i, s in fused), key=lambda t: -t[1])
         # Only the passages returned are read from the store (texts are the slow part to fetch).
-        if per_doc:
-            fused = diversify(fused, k, per_doc, group, doc=lambda t: doc_of[t[0]], score=lambda t: t[1])
-        chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused[:k]])}
-        if len(chunks) < min(k, len(fused)):  # a chunk replaced since this reader loaded: read on
+        def pick(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+            if not per_doc:
+                return ranked[:k]
+            return diversify(ranked, k, per_doc, group, doc=lambda t: doc_of[t[0]], score=lambda t: t[1])
+
+        top = pick(fused)
+        chunks = {c.id: c for c in self.store.chunks([i for i, _ in top])}
+        if len(chunks) < len(top):
+            # A chunk replaced since this reader loaded: pick again among those still there.
             chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused])}
-        passages = [
-            Passage(chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in fused if i in chunks
-        ]
-        return passages[:k]
+            top = pick([t for t in fused if t[0] in chunks])
+        return [Passage(chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in top]
 
 
 _SIDE = []
