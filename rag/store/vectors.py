@@ -139,9 +139,7 @@ class _Part:
         elif self.rows is None:
             sel = filt.key_selector()
         else:
-            packed = np.packbits(filt.bits[self.rows], bitorder="little")
-            sel = faiss.IDSelectorBitmap(len(self.rows), faiss.swig_ptr(packed))
-            sel._keep = packed  # FAISS holds a raw pointer: keep its owner alive with the selector
+            sel = filt.row_selector(self)
         if not self.rescored:
             return None if sel is None else faiss.SearchParameters(sel=sel)
         params = faiss.IndexRefineSearchParameters()
@@ -156,16 +154,26 @@ class _Filter:
     """The live keys a search may return, as a flag per key of the key space."""
 
     def __init__(self, bits: np.ndarray, allowed: int) -> None:
-        self.bits, self.allowed, self._key_sel = bits, allowed, None
+        self.bits, self.allowed = bits, allowed
+        self._selectors: dict[int, object] = {}  # per part (0: the key space), made once per filter
 
     def key_selector(self):
-        if self._key_sel is None:
+        """A selector over chunk keys, for parts that answer in keys."""
+        return self._selector(0, self.bits)
+
+    def row_selector(self, part: _Part):
+        """A selector over ``part``'s rows, for parts that answer in row numbers."""
+        return self._selector(id(part), None if id(part) in self._selectors else self.bits[part.rows])
+
+    def _selector(self, slot: int, flags: np.ndarray | None):
+        if slot not in self._selectors:
             import faiss
 
-            packed = np.packbits(self.bits, bitorder="little")
-            self._key_sel = faiss.IDSelectorBitmap(len(self.bits), faiss.swig_ptr(packed))
-            self._key_sel._keep = packed
-        return self._key_sel
+            packed = np.packbits(flags, bitorder="little")
+            sel = faiss.IDSelectorBitmap(len(flags), faiss.swig_ptr(packed))
+            sel._keep = packed  # FAISS holds a raw pointer: keep its owner alive with the selector
+            self._selectors[slot] = sel
+        return self._selectors[slot]
 
 
 def _parts(folder: Path, vf: VectorFile, keys: np.ndarray, pieces: int) -> list[_Part]:
