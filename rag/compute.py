@@ -22,20 +22,27 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["submit", "run", "relay", "on_compute_thread", "OnCompute"]
+__all__ = ["submit", "run", "relay", "on_compute_thread", "OnCompute", "pool"]
 
 T = TypeVar("T")
 _NAME = "rag-compute"
-_executor: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
+def pool(name: str, workers: int = 1) -> ThreadPoolExecutor:
+    """The process's pool of threads called ``name``, made on first use. The compute thread is
+    one; the others are for work beside it that runs no model (keyword search while a query is
+    embedded, the halves of a vector scan), so they never start an OpenMP team of torch's or
+    llama.cpp's."""
     with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_NAME)
-        return _executor
+        if name not in _pools:
+            _pools[name] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        return _pools[name]
+
+
+def _pool() -> ThreadPoolExecutor:
+    return pool(_NAME)
 
 
 def on_compute_thread() -> bool:

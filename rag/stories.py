@@ -94,6 +94,11 @@ class Stories:
         self._lsh = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM) if lsh else None
         self._sigs: dict[str, np.ndarray] = {}
         self.pairs: dict[str, dict[str, float]] = {}  # id -> {near-duplicate id: similarity}
+        # Without the LSH: the loaded signatures as the one matrix they came in, the loaded ids
+        # removed since (their rows no longer count), and the ids added since, compared one by one.
+        self._loaded: tuple[list[str], np.ndarray] = ([], np.zeros((0, NUM_PERM), dtype=np.uint32))
+        self._gone: set[str] = set()
+        self._later: list[str] = []
 
     def __contains__(self, doc_id: str) -> bool:
         return doc_id in self._sigs
@@ -104,7 +109,9 @@ class Stories:
     def load(self, ids: Sequence[str], sigs: np.ndarray, pairs: Iterable[Sequence] = ()) -> None:
         """Put known signatures in without looking for pairs (they are given, from the manifest)."""
         if self._lsh is None:
-            self._sigs.update(zip(ids, sigs))
+            rows = np.asarray(sigs, dtype=np.uint32).reshape(-1, NUM_PERM)
+            self._loaded = (self._loaded[0] + list(ids), np.concatenate([self._loaded[1], rows]))
+            self._sigs.update(zip(ids, rows))
         else:
             with self._lsh.insertion_session() as session:
                 for doc_id, row in zip(ids, sigs):
@@ -129,17 +136,17 @@ class Stories:
                 found.append(other)
         if self._lsh is not None:
             self._lsh.insert(doc_id, m)
+        else:
+            self._later.append(doc_id)
         self._sigs[doc_id] = sig
         return found
 
     def _candidates(self, sig: np.ndarray, sketch) -> list[str]:
         if self._lsh is not None:
             return self._lsh.query(sketch)
-        if not self._sigs:
-            return []
-        ids = list(self._sigs)
-        similar = (np.stack([self._sigs[i] for i in ids]) == sig).mean(axis=1) >= CANDIDATE
-        return [ids[i] for i in np.flatnonzero(similar)]
+        ids, rows = self._loaded
+        near = [ids[j] for j in np.flatnonzero((rows == sig).mean(axis=1) >= CANDIDATE) if ids[j] not in self._gone]
+        return near + [i for i in self._later if (self._sigs[i] == sig).mean() >= CANDIDATE]
 
     def remove(self, doc_id: str) -> None:
         """Take an article out (deleted, or about to be re-added because it changed)."""
@@ -147,6 +154,10 @@ class Stories:
             return
         if self._lsh is not None:
             self._lsh.remove(doc_id)
+        elif doc_id in self._later:
+            self._later.remove(doc_id)
+        else:
+            self._gone.add(doc_id)
         del self._sigs[doc_id]
         for other in self.pairs.pop(doc_id, {}):
             self.pairs.get(other, {}).pop(doc_id, None)

@@ -250,9 +250,10 @@ def test_remove_drops_the_pairs(lsh):
     assert stories.add("again", signature(texts["again"])) == ["longer"]
 
 
-def test_adding_an_article_again_rechecks_its_pairs():
+@pytest.mark.parametrize("lsh", [True, False], ids=["lsh", "direct"])
+def test_adding_an_article_again_rechecks_its_pairs(lsh):
     texts = {"wire": ORIGINAL, "copy": REPRINT_LONGER}
-    stories = Stories(lambda i: texts[i])
+    stories = Stories(lambda i: texts[i], lsh=lsh)
     stories.add("wire", signature(ORIGINAL))
     assert stories.add("copy", signature(REPRINT_LONGER)) == ["wire"]
     texts["copy"] = OTHER_REPORT  # the same id, now another text
@@ -290,17 +291,23 @@ def test_a_chain_of_copies_is_one_story():
     assert groups_of([["c", "b", 1], ["b", "a", 1]], order)["c"] == ["a", "b", "c"]
 
 
-def test_load_restores_pairs_and_signatures_without_reading_texts():
+@pytest.mark.parametrize("lsh", [True, False], ids=["lsh", "direct"])
+def test_load_restores_pairs_and_signatures_without_reading_texts(lsh):
     ids = ["wire", "shorter"]
-    loaded = Stories()  # no text_of: load never checks a pair
+    loaded = Stories(lsh=lsh)  # no text_of: load never checks a pair
     loaded.load(ids, signatures([ORIGINAL, REPRINT_SHORTER]), [["shorter", "wire", 0.98], ["wire", "deleted", 1.0]])
     assert loaded.pair_list() == [["shorter", "wire", 0.98]]  # a pair with an unknown article is dropped
     assert len(loaded) == 2 and "wire" in loaded
     # The loaded signatures are queried by the next article added.
     texts = {"wire": ORIGINAL, "shorter": REPRINT_SHORTER, "longer": REPRINT_LONGER}
-    stories = Stories(texts.__getitem__)
+    stories = Stories(texts.__getitem__, lsh=lsh)
     stories.load(ids, signatures([ORIGINAL, REPRINT_SHORTER]), loaded.pair_list())
     assert sorted(stories.add("longer", signature(REPRINT_LONGER))) == ["shorter", "wire"]
+    # A loaded article taken out is no longer proposed; added again, it is, by its new signature.
+    stories.remove("wire")
+    texts["again"] = ORIGINAL + "\n\nThis story was first published by Harbour Wire."
+    assert sorted(stories.add("again", signature(texts["again"]))) == ["longer", "shorter"]
+    assert sorted(stories.add("wire", signature(ORIGINAL))) == ["again", "longer", "shorter"]
     # Without text_of a proposed pair can't be checked: that is an error, not a silent miss.
     with pytest.raises(ValueError, match="text_of"):
         loaded.add("longer", signature(REPRINT_LONGER))

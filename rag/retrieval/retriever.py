@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import compute
 from ..store.base import Hit, Store, Where
 from ..types import Passage
 from .fusion import reciprocal_rank_fusion, zscore_fusion
@@ -75,7 +76,7 @@ class HybridRetriever:
         lexical = None
         if method == "hybrid" and query_vector is None:
             # BM25 does not wait for the query's embedding: it runs beside it.
-            lexical = _side().submit(self.store.lexical, query, n, where)
+            lexical = compute.pool("rag-lexical").submit(self.store.lexical, query, n, where)
         if method in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embed_query(query)
             dense_hits = self.store.dense(vec, n, where)
@@ -117,18 +118,6 @@ class HybridRetriever:
             chunks = {c.id: c for c in self.store.chunks([i for i, _ in fused])}
             top = pick([t for t in fused if t[0] in chunks])
         return [Passage(chunks[i], float(s), dense_rank.get(i), lexical_rank.get(i)) for i, s in top]
-
-
-_SIDE = []
-
-
-def _side():
-    """One thread for work that can run beside the query's embedding, made on first use."""
-    if not _SIDE:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _SIDE.append(ThreadPoolExecutor(1, thread_name_prefix="rag-lexical"))
-    return _SIDE[0]
 
 
 def diversify(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,9 +126,14 @@ class _Part:
     """One vector file's FAISS index. ``rows`` maps its result labels to chunk keys, or is None
     when the index answers in chunk keys itself (an ``IndexIDMap``, as saved HNSW graphs are)."""
 
-    def __init__(self, index, rows: np.ndarray | None, rescored: bool, coarse=None) -> None:
-        self.index, self.rows, self.rescored = index, rows, rescored
+    def __init__(self, index, rows: np.ndarray | None, coarse=None) -> None:
+        self.index, self.rows = index, rows
         self._coarse = coarse  # a refine index points at its coarse index without owning it
+
+    @property
+    def rescored(self) -> bool:
+        """Whether an 8-bit scan proposes candidates that the float32 rows score again."""
+        return self._coarse is not None
 
     def params(self, filt: _Filter | None):
         """FAISS search parameters restricting this part to ``filt``'s keys (None: no restriction)."""
@@ -159,16 +164,17 @@ class _Filter:
 
     def key_selector(self):
         """A selector over chunk keys, for parts that answer in keys."""
-        return self._selector(0, self.bits)
+        return self._selector(0, lambda: self.bits)
 
     def row_selector(self, part: _Part):
         """A selector over ``part``'s rows, for parts that answer in row numbers."""
-        return self._selector(id(part), None if id(part) in self._selectors else self.bits[part.rows])
+        return self._selector(id(part), lambda: self.bits[part.rows])
 
-    def _selector(self, slot: int, flags: np.ndarray | None):
+    def _selector(self, slot: int, make_flags: Callable[[], np.ndarray]):
         if slot not in self._selectors:
             import faiss
 
+            flags = make_flags()
             packed = np.packbits(flags, bitorder="little")
             sel = faiss.IDSelectorBitmap(len(flags), faiss.swig_ptr(packed))
             sel._keep = packed  # FAISS holds a raw pointer: keep its owner alive with the selector
@@ -183,13 +189,13 @@ def _parts(folder: Path, vf: VectorFile, keys: np.ndarray, pieces: int) -> list[
     if f"{vf.name}.faiss" in vf.checksums:
         index = faiss.read_index(str(folder / f"{vf.name}.faiss"))
         faiss.downcast_index(index.index).hnsw.efSearch = EF_SEARCH
-        return [_Part(index, None, False)]
+        return [_Part(index, None)]
     vectors = np.ascontiguousarray(read_file_vectors(folder, vf.name), dtype=np.float32)
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
     if len(keys) < RESCORE_FROM:
         index = faiss.IndexFlatIP(dim)
         index.add(vectors.reshape(-1, dim))
-        return [_Part(index, keys, False)]
+        return [_Part(index, keys)]
     out = []
     cuts = np.linspace(0, len(keys), max(1, min(pieces, len(keys))) + 1).astype(int)
     for a, b in zip(cuts, cuts[1:]):  # row ranges: views of the file's rows, not copies
@@ -199,7 +205,7 @@ def _parts(folder: Path, vf: VectorFile, keys: np.ndarray, pieces: int) -> list[
         coarse.train(vectors[a:b])
         index = faiss.IndexRefineFlat(coarse)
         index.add(vectors[a:b])
-        out.append(_Part(index, keys[a:b], True, coarse))
+        out.append(_Part(index, keys[a:b], coarse))
     return out
 
 
@@ -212,7 +218,6 @@ class DenseSearch:
         self._parts: list[_Part] = []
         self._live = live  # sorted live chunk keys
         self._threads = min(2, available_cores())
-        self._pool = None
         stale = 0
         for vf in files:
             keys = read_file_keys(folder, vf.name)
@@ -261,19 +266,16 @@ class DenseSearch:
         # each part on one OpenMP thread: OpenMP splits a search by queries, so for one query its
         # second thread only got in the way (exact search at 100k: 39 ms against 31 ms), while two
         # halves of an 8-bit scan on two threads took 5.0 ms against 7.5 ms.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            if len(self._parts) > 1 and self._threads > 1:
-                if self._pool is None:
-                    from concurrent.futures import ThreadPoolExecutor
+        if len(self._parts) > 1 and self._threads > 1:
+            from .. import compute
 
-                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="rag-dense")
-                found = list(self._pool.map(one, self._parts))
-            else:
+            found = list(compute.pool("rag-dense", self._threads).map(one, self._parts))
+        else:
+            threads = faiss.omp_get_max_threads()
+            try:
                 found = [one(p) for p in self._parts]
-        finally:
-            faiss.omp_set_num_threads(threads)
+            finally:
+                faiss.omp_set_num_threads(threads)  # the calling thread's own setting, as it was
         hits = [h for part in found for h in part]
         hits.sort(key=lambda t: (-t[1], t[0]))
         return hits[:k]
