@@ -16,6 +16,7 @@ from conftest import CORPUS, ROOT
 from rag.embedder import SentenceTransformerEmbedder, answering_embedder
 from rag.embedder.base import SHIPPED_NAME, ModelFolder, minilm_path
 from rag.embedder.onnx import OnnxEmbedder, _pool, cache_dir, cached_export, export, model_key, supported
+from rag.errors import RagError
 from rag.indexer import corpus_files, update_index
 from rag.loaders import load_file
 
@@ -164,8 +165,8 @@ def _real_texts() -> list[str]:
 
 @pytest.mark.slow
 def test_onnx_vectors_match_sentence_transformers_fp32(exported, fp32_embedder):
-    onnx = answering_embedder()
-    assert isinstance(onnx, OnnxEmbedder)
+    onnx = answering_embedder(precision="fp32")
+    assert isinstance(onnx, OnnxEmbedder) and onnx.precision == "fp32"
     assert (onnx.name, onnx.dim, onnx.max_tokens) == (fp32_embedder.name, fp32_embedder.dim, fp32_embedder.max_tokens)
     texts = _real_texts()
     assert len(texts) >= 200
@@ -180,15 +181,67 @@ def test_onnx_vectors_match_sentence_transformers_fp32(exported, fp32_embedder):
 
 
 @pytest.mark.slow
+def test_the_8bit_copy_answers_by_default_and_stays_close_to_fp32(exported, fp32_embedder):
+    """Faster, not the same: every real text within cosine 0.97 of fp32, most within 0.99, and
+    each sentence's nearest neighbour among the others the same for nearly all of them."""
+    quick = answering_embedder()
+    assert isinstance(quick, OnnxEmbedder) and quick.precision == "int8"
+    assert (quick.name, quick.dim, quick.max_tokens) == (fp32_embedder.name, fp32_embedder.dim, fp32_embedder.max_tokens)
+    texts = [t for t in _real_texts() if t.strip()]
+    got, want = quick.embed(texts), fp32_embedder.embed(texts)
+    agreement = (got * want).sum(axis=1)
+    assert agreement.min() >= 0.97 and np.median(agreement) >= 0.99
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    queries = [json.loads(line)["question"] for line in (ROOT / "tests" / "gold" / "seed.jsonl").open()]
+    # Searched as the index is: 8-bit queries against fp32 passages; the same best passage almost always.
+    same = (np.argmax(quick.embed(queries) @ want.T, axis=1) == np.argmax(fp32_embedder.embed(queries) @ want.T, axis=1))
+    assert same.mean() >= 0.9, same.mean()
+
+
+def test_an_unknown_answering_precision_is_refused(monkeypatch):
+    monkeypatch.setenv("RAG_ANSWER_PRECISION", "int4")
+    with pytest.raises(RagError, match="unknown answering precision 'int4'; use one of: fp32, int8"):
+        answering_embedder()
+
+
+@pytest.mark.slow
+def test_without_the_8bit_copy_the_fp32_export_answers(exported, tmp_path, monkeypatch):
+    cache, folder, _ = exported
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    (tmp_path / "onnx").mkdir()
+    full = cached_export(folder)
+    os.link(cache / "onnx" / full.name, full)
+    assert answering_embedder().precision == "fp32"
+    cached_export(folder, "int8").write_bytes(b"not a model")  # unreadable: the next one answers
+    assert answering_embedder().precision == "fp32"
+    monkeypatch.setenv("RAG_ANSWER_PRECISION", "fp32")
+    assert answering_embedder().precision == "fp32"
+
+
+@pytest.mark.slow
+def test_an_8bit_copy_that_strays_from_fp32_is_not_kept(exported, tmp_path, monkeypatch):
+    from rag.embedder import onnx as onnx_module
+
+    cache, folder, _ = exported
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    (tmp_path / "onnx").mkdir()
+    os.link(cache / "onnx" / cached_export(folder).name, cached_export(folder))
+    monkeypatch.setattr(onnx_module, "MIN_INT8_COSINE", 1.01)  # no copy can agree that well
+    with pytest.raises(ValueError, match="the 8-bit ONNX copy agrees with fp32 only to cosine 0.9"):
+        export(folder)
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == [cached_export(folder).name]  # nothing half-written
+
+
+@pytest.mark.slow
 def test_indexing_leaves_the_export_once_and_answering_never_imports_torch(exported, embedder):
     cache, folder, index = exported
-    file = cached_export(folder)
-    assert file.parent == cache / "onnx" and file.exists()
-    assert [p.name for p in file.parent.iterdir()] == [file.name]  # written whole: no temporary file left
-    stamp = file.stat().st_mtime_ns
+    file, quick = cached_export(folder), cached_export(folder, "int8")
+    assert file.parent == cache / "onnx" and file.exists() and quick.exists()
+    assert sorted(p.name for p in file.parent.iterdir()) == sorted([file.name, quick.name])  # written whole: no temporary file left
+    stamps = file.stat().st_mtime_ns, quick.stat().st_mtime_ns
     export(folder)
     update_index([CORPUS], index, embedder, rebuild=True)
-    assert file.stat().st_mtime_ns == stamp  # cached: not exported again
+    assert (file.stat().st_mtime_ns, quick.stat().st_mtime_ns) == stamps  # cached: not exported again
     probe = (
         "import sys; from rag.embedder import answering_embedder; e = answering_embedder(); "
         "v = e.embed(['How many people were arrested?']); "

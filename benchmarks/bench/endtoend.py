@@ -23,15 +23,15 @@ t0 = time.perf_counter()
 import rag
 from rag.assistant import Assistant
 t_import = time.perf_counter()
-from rag.embedder import SentenceTransformerEmbedder
-emb = SentenceTransformerEmbedder()
-t_embedder = time.perf_counter()
-a = Assistant.load(sys.argv[1], embedder=emb)
+a = Assistant.load(sys.argv[1], mode="extractive")
 t_index = time.perf_counter()
+from rag.answer.nlp import _pipeline
+_pipeline()
+t_spacy = time.perf_counter()
 a.ask("How many people were arrested?")
 t_answer = time.perf_counter()
-print(json.dumps({"imports": t_import - t0, "embedder": t_embedder - t_import, "index": t_index - t_embedder,
-                  "first_answer": t_answer - t_index}))
+print(json.dumps({"imports": t_import - t0, "index and embedder": t_index - t_import, "spaCy": t_spacy - t_index,
+                  "first reading": t_answer - t_spacy, "embedder": f"{type(a.embedder.inner).__name__} {a.embedder.precision}"}))
 """
 
 
@@ -40,7 +40,7 @@ def _first_answer(seed_index: Path, env: dict) -> tuple[float, float]:
     user waits for; `rag ask` flushes each piece as it streams), and to the process's exit."""
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index)],
+        [sys.executable, "-m", "rag", "ask", "How many people were arrested?", "--index", str(seed_index), "--mode", "extractive"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     proc.stdout.read(1)
@@ -62,12 +62,12 @@ def cold_start(seed_index: Path, runs: int = 3) -> Figure:
     parts = json.loads(
         subprocess.run([sys.executable, "-c", _COLD, str(seed_index)], capture_output=True, text=True, env=env, check=True).stdout
     )
-    where = ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
+    where = ", ".join(f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}" for k, v in parts.items())
     runs_s = ", ".join(f"{w:.2f}" for w in walls)
     return Figure(
-        "cold_start_rag_ask", wall, "s", goal="<= 5 s", met=wall <= 5,
-        note=f"process start to the answer on stdout, median of {runs} processes ({runs_s} s); {where}; "
-        f"the process exits at {exit_s:.2f} s (Python and torch teardown)",
+        "cold_start_rag_ask", wall, "s", goal="<= 2.5 s", met=wall <= 2.5,
+        note=f"process start to the first character of an extractive answer on stdout, median of {runs} processes "
+        f"({runs_s} s); one more process in steps: {where}; the process exits at {exit_s:.2f} s",
     )
 
 
