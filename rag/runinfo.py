@@ -85,6 +85,9 @@ def assistant_settings(assistant) -> dict:
         "temperature": s.temperature,
         "threads": s.threads or available_cores(),
         "embedder": manifest.get("embedder", stats.get("embedder")),
+        # The embedder that answered (questions and evidence sentences): the ONNX export in int8 or
+        # fp32, or sentence-transformers; the index's own vectors were embedded at index time.
+        "answer_embedder": type(getattr(assistant.index.embedder, "inner", assistant.index.embedder)).__name__,
         "embed_precision": getattr(assistant.index.embedder, "precision", None),
         "chunking": manifest.get("chunking"),
         "index": str(assistant.index_dir),

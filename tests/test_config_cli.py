@@ -287,6 +287,9 @@ def test_eval_retrieval_only_report_and_compare(runner, tmp_path, seed_index, sh
     payload = json.loads(ro.read_text(encoding="utf-8"))
     assert payload["settings"]["retrieval_only"] is True and payload["settings"]["k"] == 3
     assert payload["settings"]["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
+    # Which embedder answered, with its precision: the ONNX export answers in int8 unless told otherwise.
+    answered = (payload["settings"]["answer_embedder"], payload["settings"]["embed_precision"])
+    assert answered in {("OnnxEmbedder", "int8"), ("SentenceTransformerEmbedder", "fp32"), ("SentenceTransformerEmbedder", "bf16")}
     assert payload["settings"]["chunking"]["chunk_tokens"] > 0
     assert payload["machine"]["cores"] >= 1 and payload["versions"]["rag-news"]
     assert "recall@3" in payload["metrics"] and "accuracy" not in payload["metrics"]
