@@ -210,7 +210,7 @@ def test_without_the_8bit_copy_the_fp32_export_answers(exported, tmp_path, monke
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     (tmp_path / "onnx").mkdir()
     full = cached_export(folder)
-    os.link(cache / "onnx" / full.name, full)
+    full.symlink_to(cache / "onnx" / full.name)  # a link, not a copy of 90 MB; any filesystem
     assert answering_embedder().precision == "fp32"
     cached_export(folder, "int8").write_bytes(b"not a model")  # unreadable: the next one answers
     assert answering_embedder().precision == "fp32"
@@ -225,7 +225,7 @@ def test_an_8bit_copy_that_strays_from_fp32_is_not_kept(exported, tmp_path, monk
     cache, folder, _ = exported
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     (tmp_path / "onnx").mkdir()
-    os.link(cache / "onnx" / cached_export(folder).name, cached_export(folder))
+    cached_export(folder).symlink_to(cache / "onnx" / cached_export(folder).name)
     monkeypatch.setattr(onnx_module, "MIN_INT8_COSINE", 1.01)  # no copy can agree that well
     with pytest.raises(ValueError, match="the 8-bit ONNX copy agrees with fp32 only to cosine 0.9"):
         export(folder)
