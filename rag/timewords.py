@@ -27,7 +27,9 @@ not diluted by them. Pure and model-free: regular expressions plus `dateparser` 
   lowercase "may" is a month only with an ordinal or a year ("may 5th", "may 5, 2026"), and
   "May 5 people" is no date. A year is 4 digits in 1800..as_of.year+1 after a preposition,
   not part of a larger number, not followed by a lowercase content word ("in 2000 cases");
-  "the 1990s" is a decade. "the last few days" has no number, so it is not a window.
+  "the 1990s" is a decade; "the 1987 flood" names that year's flood when the year is over a
+  year before as_of (news writes counts of a thousand and more with a comma, so "the 1987"
+  before a word is a year). "the last few days" has no number, so it is not a window.
 * Several expressions: overlapping matches keep the longest; of the rest the narrowest
   range wins (ties: the first). They are not combined ("March 3 last year" is March 3).
 """
@@ -86,6 +88,7 @@ _PATTERNS = {  # kind -> regex (compiled case-insensitively below; case is check
     "month": r"(?:(?P<rel>last|this)\s+)?" + _MONTH + r"(?!\w)(?!\s+\d{1,2}(?!\d))",  # "June 31" is no month
     "year": r"(?<![\w$£€.,/-])(?P<y>\d{4})(?![\w%]|[.,:/-]\d)",
     "decade": r"the\s+(?P<y>\d{3}0)s\b",
+    "event": r"the\s+(?P<y>\d{4})(?=\s+[A-Za-z])",
     "day": r"(?P<rd>the\s+day\s+before\s+yesterday|(?:earlier\s+)?today|tonight|this\s+(?:morning|afternoon|evening)"
            r"|yesterday(?:\s+(?:morning|afternoon|evening))?|last\s+night)\b",
     "ago": _NUM + r"\s+(?P<unit>days?|weeks?)\s+ago\b",
@@ -173,6 +176,10 @@ def _anchor(kind: str, m: re.Match, question: str, as_of: date) -> tuple[date, d
         return date(year, 1, 1), date(year, 12, 31)
     if kind == "decade":
         return date(year, 1, 1), date(year + 9, 12, 31)
+    if kind == "event":
+        # Only a past year: "the 2024 convention" asked in 2023 is this news, which recency
+        # already ranks, while "the 1987 flood" is one the reports can only look back on.
+        return (date(year, 1, 1), date(year, 12, 31)) if year < as_of.year - 1 else None
     if kind == "day":
         rd = " ".join(g["rd"].lower().split())
         back = 2 if rd.startswith("the day before") else 1 if rd.startswith(("yesterday", "last")) else 0

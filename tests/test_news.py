@@ -342,6 +342,20 @@ def test_latest_wins_needs_no_reread_when_the_answer_is_already_newest():
     assert news.reading is reading and not news.newest
 
 
+def test_a_question_about_a_long_past_year_is_answered_only_by_a_sentence_naming_that_year():
+    # "How many died in the 1987 flood?" asked of this week's reports: today's toll is no answer.
+    y1987 = _window(D(1987, 1, 1), D(1987, 12, 31))
+    news = arrange(NUMBER_Q, _one(MON, TUE), _shown(MON, TUE), DAYS, y1987, lambda day: pytest.fail("re-read"))
+    assert not news.reading.answerable and news.reading.reason == "no passage tells of 1987"
+    old = _make("old", ["The 1987 flood killed four people."], "2026-03-02", "Brackwater Courier")
+    news = arrange(NUMBER_Q, _one(old, MON), _shown(old, MON), {**DAYS, "old": old}, y1987, lambda day: Reading())
+    assert news.reading.answerable and news.reading.best.doc_id == "old"
+    # Last year's days are still news the reports cover: the rule leaves them to the reader.
+    last_year = _window(D(2025, 1, 1), D(2025, 12, 31))
+    news = arrange(NUMBER_Q, _one(SAT_A, MON), _shown(MON, SAT_A), DAYS, last_year, lambda day: Reading())
+    assert news.reading.answerable
+
+
 def test_arrange_names_a_disagreement_only_for_factoid_questions():
     lead, rival = _short("12", 0.5, _cand(LEDGER_12)), _short("14", 0.45, _cand(COURIER_14))
     shown = _shown(LEDGER_12, COURIER_14)

@@ -184,6 +184,7 @@ def test_impossible_days_are_not_dates(question):
         ("What happened in 1954?", D(1954, 1, 1), D(1954, 12, 31)),
         ("What happened in 1954 when the coup began?", D(1954, 1, 1), D(1954, 12, 31)),
         ("What happened in the 1990s?", D(1990, 1, 1), D(1999, 12, 31)),
+        ("How many died in the 1987 flood?", D(1987, 1, 1), D(1987, 12, 31)),  # that year's event
         ("What changed since 2020?", D(2020, 1, 1), AS_OF),
         ("Who ruled before 2020?", None, D(2019, 12, 31)),
         ("What happened after March 3?", D(2026, 3, 4), None),
@@ -210,6 +211,8 @@ def test_years_and_open_ranges(question, start, end):
         "Was it sold for $2000?",
         "What happened in 1799?",  # outside 1800..as_of.year+1
         "What will happen in 2028?",
+        "Who will win the 2026 election?",  # this year's or last year's event is today's news
+        "What did the 2025 budget cut?",
         "How many attended?",
     ],
 )

@@ -16,6 +16,13 @@ time window (`rag.timewords`):
   never whether to answer: that stays the reader's calibrated decision.
   "By Tuesday" needs nothing here: the question is then asked as of Tuesday
   (`rag.answer.query`).
+* **A past the reports only mention.** When the question's days end more than a
+  year before the oldest top source was published ("in 1987", "in the 1920s",
+  asked of this week's news), a report answers only with a sentence that names
+  a year of those days (itself, or the sentence before when it opens with a pronoun); otherwise the answer is
+  "the articles don't say". Today's toll is not the toll of the 1987 flood, and
+  the reader cannot tell them apart by wording. A year back keeps "last year" and
+  a yearless "June 12" (read as the last one) out of this rule.
 * **Disagreement.** When the leading short answer has a rival of the same
   kind, as likely (`CLOSE`, the rule that adds a why-answer's extra
   sentences), from another outlet on the same day, with another value, the
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..dates import day_number
 from ..text import content_terms, normalize_answer
@@ -97,6 +104,8 @@ def arrange(
     ``read_day(day)`` reads the question again over the reports of one day only."""
     if not reading.ranked:
         return News(reading, [], [])
+    if reading.answerable and _before_the_news(window, shown, articles) and not _names_year_of(reading.best, window):
+        return News(replace(reading, answerable=False, reason=f"no passage tells of {_years(window)}"), [], [])
     subject = digest_subject(q.text)
     if subject is not None:
         return News(reading, [], dated_digest(reading, articles, subject, idf))
@@ -125,6 +134,25 @@ def arrange(
 
 def _day(articles: dict[str, Article], cand: SentenceCandidate | None) -> int | None:
     return None if cand is None else day_number(articles[cand.doc_id].published)
+
+
+def _before_the_news(window: TimeRange | None, shown: Sequence[Passage], articles: dict[str, Article]) -> bool:
+    days = [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
+    last = None if window is None or window.by else window.days[1]
+    return last is not None and bool(days) and last < min(days) - 366
+
+
+def _years(window: TimeRange) -> str:
+    first, last = window.start.year, window.end.year
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _names_year_of(cand: SentenceCandidate | None, window: TimeRange) -> bool:
+    if cand is None or window.start is None or window.end is None:
+        return cand is not None  # an open range ("before 1990") is not checked by year
+    text = cand.text + " " + (cand.context.text if cand.context else "")
+    years = {int(y) for y in re.findall(r"(?<!\d)(1[89]\d\d|2\d\d\d)(?!\d)", text)}
+    return any(window.start.year <= y <= window.end.year for y in years)
 
 
 def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: TimeRange | None) -> int | None:
