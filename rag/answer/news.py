@@ -19,10 +19,11 @@ time window (`rag.timewords`):
 * **A past the reports only mention.** When the question's days end more than a
   year before the oldest top source was published ("in 1987", "in the 1920s",
   asked of this week's news), a report answers only with a sentence that names
-  a year of those days (itself, or the sentence before when it opens with a pronoun); otherwise the answer is
-  "the articles don't say". Today's toll is not the toll of the 1987 flood, and
-  the reader cannot tell them apart by wording. A year back keeps "last year" and
-  a yearless "June 12" (read as the last one) out of this rule.
+  a year of those days (itself, or the sentence before when it opens with a
+  pronoun); otherwise the answer is "the articles don't say". Today's toll is
+  not the toll of the 1987 flood, and the reader cannot tell them apart by
+  wording. A year back keeps "last year" and a yearless "June 12" (read as the
+  last one) out of this rule; an open range ("before 1990") is not checked.
 * **Disagreement.** When the leading short answer has a rival of the same
   kind, as likely (`CLOSE`, the rule that adds a why-answer's extra
   sentences), from another outlet on the same day, with another value, the
@@ -136,8 +137,12 @@ def _day(articles: dict[str, Article], cand: SentenceCandidate | None) -> int | 
     return None if cand is None else day_number(articles[cand.doc_id].published)
 
 
+def _shown_days(shown: Sequence[Passage], articles: dict[str, Article]) -> list[int]:
+    return [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
+
+
 def _before_the_news(window: TimeRange | None, shown: Sequence[Passage], articles: dict[str, Article]) -> bool:
-    days = [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
+    days = _shown_days(shown, articles)
     last = None if window is None or window.by else window.days[1]
     return last is not None and bool(days) and last < min(days) - 366
 
@@ -147,9 +152,10 @@ def _years(window: TimeRange) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
-def _names_year_of(cand: SentenceCandidate | None, window: TimeRange) -> bool:
-    if cand is None or window.start is None or window.end is None:
-        return cand is not None  # an open range ("before 1990") is not checked by year
+def _names_year_of(cand: SentenceCandidate, window: TimeRange) -> bool:
+    """Whether ``cand`` names a year of ``window``, which `_before_the_news` gave an end."""
+    if window.start is None:
+        return True  # an open range ("before 1990") is not checked by year
     text = cand.text + " " + (cand.context.text if cand.context else "")
     years = {int(y) for y in re.findall(r"(?<!\d)(1[89]\d\d|2\d\d\d)(?!\d)", text)}
     return any(window.start.year <= y <= window.end.year for y in years)
@@ -158,7 +164,7 @@ def _names_year_of(cand: SentenceCandidate | None, window: TimeRange) -> bool:
 def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: TimeRange | None) -> int | None:
     """The newest day among the top sources; when the question names days, the newest of those
     (a report of the day after counts only when the day itself has none)."""
-    days = [d for p in shown if (d := day_number(articles[p.chunk.doc_id].published)) is not None]
+    days = _shown_days(shown, articles)
     if window is not None and not window.by:
         first, last = window.days
         for stretch in (0, 1):
