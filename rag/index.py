@@ -139,8 +139,11 @@ class Index:
             if prior is not None and RECENCY_WEIGHT:
                 boost, position = RECENCY_WEIGHT * prior, self._position
                 kw.setdefault("prior", lambda doc_id: float(boost[position[doc_id]]) if doc_id in position else 0.0)
+        # The store is read live, the catalogue as loaded: an article another writer added since
+        # is left out until `Assistant.reload`, so every passage has its title, date and story.
         return self.retriever.search(
-            query, k, per_doc=per_doc, group=self.story_of if self.stories else None, where=where, **kw
+            query, k, per_doc=per_doc, group=self.story_of if self.stories else None, where=where,
+            known=self.articles.__contains__, **kw,
         )
 
     def idf(self, stems: list[str]) -> list[float]:

@@ -1042,3 +1042,24 @@ def test_a_reader_racing_a_writer_reads_one_generation(built, embedder, monkeypa
 
 def _on_disk_names(index_dir: Path) -> set[str]:
     return {p.name.split(".")[0] for p in (index_dir / "vectors").iterdir()}
+
+
+def test_an_article_added_by_another_writer_waits_for_the_reload(built, embedder, seed_reader):
+    """The store is read live but a loaded index knows the articles it loaded: an article another
+    process adds meanwhile is not retrieved (its title, date and story are unknown) until the
+    assistant reloads, and asking in between answers rather than failing."""
+    import rag
+
+    corpus, index_dir, _ = built
+    assistant = rag.Assistant.load(index_dir, embedder=embedder, reader=seed_reader, mode="extractive")
+    before = assistant.index
+    (corpus / "election.txt").write_text(ELECTION, encoding="utf-8")
+    (new_id,) = update_index([corpus], index_dir, embedder).added
+    question = "What share of the vote did the Riverton mayor win?"
+    hits = before.search("Riverton mayor second term vote 61 percent", k=5, method="lexical")
+    assert hits and all(h.chunk.doc_id in before.articles for h in hits)
+    assert new_id not in {h.chunk.doc_id for h in hits}
+    meanwhile = assistant.ask(question)
+    assert "61 percent" not in meanwhile.text
+    assistant.reload()
+    assert "61 percent" in assistant.ask(question).text

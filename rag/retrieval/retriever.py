@@ -61,12 +61,14 @@ class HybridRetriever:
         prior: Callable[[str], float] | None = None,
         per_doc: int | None = None,
         group: Callable[[str], str] | None = None,
+        known: Callable[[str], bool] | None = None,
     ) -> list[Passage]:
         """The top ``k`` passages. ``where`` limits what may be returned (inside the store's
         engines), ``prior(doc_id)`` is added to each fused score (the recency boost), and
         ``per_doc`` caps the passages taken from one article while others remain (see
         `diversify`); ``group`` maps an article to its story, so that copies of one story share
-        that cap."""
+        that cap; ``known(doc_id)`` false leaves an article out (one another writer added after
+        the caller loaded what it knows of the articles)."""
         if not query.strip():
             return []
         n = max(self.candidates, k)
@@ -103,6 +105,8 @@ class HybridRetriever:
                 lists += [self.titles.lexical(query, candidates), self.titles.dense(vec, candidates)]
                 weights += [self.title_weight, self.title_weight]
             fused = zscore_fusion(lists, weights=weights)
+        if known is not None:
+            fused = [t for t in fused if known(doc_of[t[0]])]
         if prior is not None:
             fused = sorted(((i, s + prior(doc_of[i])) for i, s in fused), key=lambda t: -t[1])
         # Only the passages returned are read from the store (texts are the slow part to fetch).
