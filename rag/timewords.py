@@ -57,6 +57,11 @@ class TimeRange:
         """(first, last) as day numbers (`date.toordinal`, as `rag.dates` counts days); None = open."""
         return (self.start.toordinal() if self.start else None, self.end.toordinal() if self.end else None)
 
+    @property
+    def one_day(self) -> bool:
+        """It names a single day ("on Wednesday", "yesterday"), not a snapshot as of one ("by Tuesday")."""
+        return not self.by and self.start is not None and self.start == self.end
+
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {name: i + 1 for i, name in enumerate("january february march april may june july august september "

@@ -430,6 +430,25 @@ def test_a_digest_of_the_number_of_something_finds_the_reports_of_it():
     assert [c.doc_id for c, _ in dated_digest(reading, EVACUATED, subject, None)] == ["evac-02", "evac-03"]
 
 
+def test_a_digest_of_a_count_quotes_only_sentences_giving_a_number():
+    articles = {
+        **EVACUATED,
+        "evac-04": _make("evac-04", ["People evacuated from Millfield were still arriving at the shelters."], "2026-03-04", "Ostmere Ledger"),
+        "evac-05": _make("evac-05", ["Six thousand people had now been evacuated."], "2026-03-05", "Ostmere Ledger"),
+    }
+    reading = _ranked([("evac-04", 0.5), ("evac-03", 0.3), ("evac-05", 0.25), ("evac-02", 0.2)], articles)
+    subject = digest_subject("How has the number of people evacuated grown?")
+    counted = dated_digest(reading, articles, subject, None, counted=True)
+    assert [c.doc_id for c, _ in counted] == ["evac-02", "evac-03", "evac-05"]  # "Six thousand" is a number
+    assert "evac-04" in [c.doc_id for c, _ in dated_digest(reading, articles, subject, None)]
+    # arrange asks for numbers when the question is about a count, in any of its words.
+    for question, numbers_only in [("How has the number of people evacuated grown?", True),
+                                   ("How has the evacuation unfolded?", False)]:
+        news = arrange(Question(question, "manner"), reading, [c.passage for c in reading.ranked], articles, None,
+                       lambda d: pytest.fail("re-read"))
+        assert ("evac-04" not in [c.doc_id for c, _ in news.digest]) == numbers_only, question
+
+
 # -- 1. compose: digest, disagreement, day_label, dated extractive answers ------------------------------
 
 
@@ -665,6 +684,19 @@ def test_plan_window_ranks_the_named_day_first_and_hides_nothing(story, embedder
     # It ranks, but hides nothing: reports from after Wednesday stay in the pool.
     assert any(_published_day(story, x.chunk.doc_id) > _day("2026-03-05") for x in p.pool)
     assert any(_published_day(story, x.chunk.doc_id) == _day("2026-03-04") for x in p.passages)
+
+
+@pytest.mark.slow
+def test_the_day_named_is_for_the_dates_not_a_word_the_answer_must_repeat(story):
+    """Wednesday's reports say "12 people had been confirmed dead ... on Wednesday" and "the number
+    of people missing fell to 26": the day picks the reports, the rest of the question the sentence."""
+    p = plan(story.index, story.embedder, "How many people were missing on Wednesday?", None, k=5, as_of=_day("2026-03-07"))
+    assert set(p.question.weights) >= {"miss", "peopl"} and "wednesday" not in p.question.weights
+    answer = story.ask("How many people were missing on Wednesday?", as_of="2026-03-07")
+    assert re.search(r"\b26\b", answer.text) and not re.search(r"\b12\b", answer.text), answer.text
+    # A Wednesday with no reports in the pool (asked a fortnight on) leaves the word as a term to match.
+    later = plan(story.index, story.embedder, "How many people were missing on Wednesday?", None, k=5, as_of=_day("2026-03-20"))
+    assert later.window is not None and "wednesday" in later.question.weights
 
 
 @pytest.mark.slow

@@ -24,6 +24,10 @@ from rag.answer.question import FACTOID, analyze
         ("Why did the protests start?", "reason", ""),
         ("How did the police respond?", "manner", ""),
         ("What did Tokayev call the demonstrators?", "quote", ""),
+        # A copula's subject says what is asked for when it is a number, time or place noun.
+        ("What was the death toll on Tuesday?", "number", "death toll"),
+        ("What is the date of the vote?", "time", "date"),
+        ("What is the capital of France?", "other", ""),
         # A preamble's relative "who" does not make this a question about a person.
         ("NASA named the astronauts who will fly around the moon. How many astronauts were picked?", "number", "astronauts"),
     ],
@@ -33,6 +37,13 @@ def test_answer_class_and_focus_come_from_the_grammar(question, answer_class, fo
     assert q.answer_class == answer_class
     assert q.focus == focus
     assert q.factoid == (answer_class in FACTOID)
+
+
+def test_time_words_do_not_weigh_as_terms():
+    q = analyze("How many people were missing on Wednesday?", time_words="on Wednesday")
+    assert set(q.weights) == {"peopl", "miss"}
+    assert "wednesday" in analyze("How many people were missing on Wednesday?").weights
+    assert set(analyze("What happened on Wednesday?", time_words="on Wednesday").weights) == {"wednesday"}
 
 
 def test_named_things_and_weights():

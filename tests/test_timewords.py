@@ -63,6 +63,15 @@ def test_by_weekday_is_a_snapshot():
     assert resolve("How many were arrested by Tuesday?", AS_OF) == TimeRange(None, D(2026, 3, 3), "by Tuesday", by=True)
 
 
+@pytest.mark.parametrize(
+    ("question", "one_day"),
+    [("What happened on Wednesday?", True), ("What happened yesterday?", True), ("What happened this week?", False),
+     ("How many were arrested by Tuesday?", False), ("What happened before 1990?", False)],
+)
+def test_one_day_is_a_single_named_day_not_a_snapshot(question, one_day):
+    assert resolve(question, AS_OF).one_day is one_day
+
+
 def test_as_of_weekday_is_a_snapshot():
     found = resolve("As of Tuesday, how many had been arrested?", AS_OF)
     assert found == TimeRange(None, D(2026, 3, 3), "As of Tuesday", by=True)

@@ -33,7 +33,9 @@ time window (`rag.timewords`):
   among the reader's `DIGEST_POOL` best (the first and the latest day always),
   in date order, each with its date.
   A sentence must hold most of the question's subject (its terms other than
-  the digest words), weighted by idf, or it is not part of the story asked about.
+  the digest words), weighted by idf, or it is not part of the story asked about;
+  when the subject is a count ("the death toll", "the number of evacuees"), it
+  must also give a number: "the search went on" tells nothing of how a toll changed.
 """
 
 from __future__ import annotations
@@ -49,13 +51,14 @@ from ..types import Article, Passage
 from .candidates import SentenceCandidate
 from .compose import CLOSE
 from .features import term_match
-from .question import Question
+from .question import QUANTITY_NOUNS, Question
 from .reader import Reading, ShortAnswer
 
 __all__ = ["News", "arrange", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
 
 DIGEST_DAYS = 5  # a digest quotes at most this many days
 DIGEST_POOL = 12  # …from the reader's best sentences
+_COUNTED = re.compile(r"\bhow\s+(?:many|much)\b|\b(?:" + "|".join(QUANTITY_NOUNS) + r")s?\b", re.I)
 
 # Asking how something developed, not for one fact: change verbs after "how has/did/is",
 # "the latest on", "what happened", a rundown/timeline/update.
@@ -109,11 +112,10 @@ def arrange(
         return News(replace(reading, answerable=False, reason=f"no passage tells of {_years(window)}"), [], [])
     subject = digest_subject(q.text)
     if subject is not None:
-        return News(reading, [], dated_digest(reading, articles, subject, idf))
+        return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text))))
     newest = False
     target = _target_day(shown, articles, window)
-    one_day = window is not None and not window.by and window.start is not None and window.days[0] == window.days[1]
-    if one_day and target is not None:
+    if window is not None and window.one_day and target is not None:
         # "On Wednesday" asks what Wednesday's reports said: reading them alone is the question.
         fresh = read_day(target)
         if fresh.ranked:
@@ -216,8 +218,13 @@ def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAn
 
 
 def dated_digest(
-    reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None
+    reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None,
+    *, counted: bool = False,
 ) -> list[tuple[SentenceCandidate, float]]:
+    """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
+    sentences that give a number (in digits or words)."""
+    from .claim import digits
+
     stems = list(dict.fromkeys(content_terms(subject)))
     weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
     total = sum(weights.values())
@@ -226,7 +233,7 @@ def dated_digest(
         d = _day(articles, cand)
         terms = set(content_terms(cand.text))
         covered = sum(w for s, w in weights.items() if term_match(s, terms))
-        if d is None or (total and covered <= total / 2):
+        if d is None or (total and covered <= total / 2) or (counted and not re.search(r"\d", digits(cand.text))):
             continue
         if d not in best_by_day or p > best_by_day[d][1]:
             best_by_day[d] = (cand, p)

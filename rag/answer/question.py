@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..text import STOPWORDS, _fold, content_terms
 from . import nlp
 
-__all__ = ["Question", "analyze", "ANSWER_CLASSES", "FACTOID"]
+__all__ = ["Question", "analyze", "ANSWER_CLASSES", "FACTOID", "QUANTITY_NOUNS"]
 
 ANSWER_CLASSES = ("number", "time", "person", "place", "thing", "quote", "reason", "manner", "other")
 FACTOID = ("number", "time", "person", "place", "thing")
@@ -32,6 +32,7 @@ _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _HOW_NUMBER = {"many", "much", "old", "long", "far", "large", "big", "often", "tall", "high", "deep", "fast"}
 _TIME_NOUNS = {"day", "date", "year", "month", "time", "week", "weekday", "hour", "decade", "century", "season"}
 _PLACE_NOUNS = {"place", "location", "where"}
+QUANTITY_NOUNS = ("number", "amount", "percentage", "percent", "share", "total", "toll", "count")  # "what is the toll"
 _SAY_LEMMAS = {
     "say", "call", "describe", "tell", "chant", "yell", "shout", "write", "claim", "warn", "urge", "demand",
     "accuse", "dub", "label", "refer", "compare", "announce", "promise", "vow", "characterize", "characterise",
@@ -123,6 +124,14 @@ def _classify(parse) -> tuple[str, str]:
             head = next((j for j in range(i + 2, len(tokens)) if tokens[j].head == i + 1 and tokens[j].dep == "pobj"), None)
             if head is not None and tokens[head].tag.startswith("NN"):
                 return _by_focus(tokens[head].lemma, _noun_phrase(tokens, head, skip=i + 1))
+    if t.dep == "attr" and tokens[t.head].lemma == "be":
+        # "What is the death toll?", "What was the date of the vote?": the copula's subject is
+        # what is asked for; only a number, time or place noun makes it a factoid question.
+        subject = next((j for j, s in enumerate(tokens) if s.dep in ("nsubj", "nsubjpass") and s.tag.startswith("NN")), None)
+        if subject is not None:
+            kind, phrase = _by_focus(tokens[subject].lemma, _noun_phrase(tokens, subject))
+            if kind != "thing":
+                return kind, phrase
     verbs = {tok.lemma for tok in tokens if tok.tag.startswith("VB")}
     if verbs & _SAY_LEMMAS:
         return "quote", ""
@@ -136,7 +145,7 @@ def _by_focus(lemma: str, phrase: str) -> tuple[str, str]:
         return "time", phrase
     if lemma in _PLACE_NOUNS:
         return "place", phrase
-    if lemma in ("number", "amount", "percentage", "percent", "share", "total", "toll", "count"):
+    if lemma in QUANTITY_NOUNS:
         return "number", phrase
     return "thing", phrase
 
@@ -147,17 +156,25 @@ def _entities(parse) -> tuple[str, ...]:
 
 
 def analyze(
-    text: str, *, referent: str | None = None, idf: Callable[[list[str]], list[float]] | None = None
+    text: str, *, referent: str | None = None, idf: Callable[[list[str]], list[float]] | None = None,
+    time_words: str = "",
 ) -> Question:
     """Analyse ``text``; ``referent`` is what its pronoun stands for (from the conversation),
-    ``idf`` maps stems to inverse document frequencies (default: every term weighs 1)."""
+    ``idf`` maps stems to inverse document frequencies (default: every term weighs 1).
+
+    ``time_words`` are the words of its time expression ("on Wednesday"), which the date logic
+    already answers for (`rag.timewords`): they are not terms a sentence must repeat, so "12
+    dead on Wednesday" does not outscore "26 missing" for "How many were missing on Wednesday?"
+    (a question of nothing but time words keeps them)."""
     parse = nlp.parse(text)
     answer_class, focus = _classify(parse)
+    dated = set(content_terms(time_words))
     stems: list[str] = []
     for raw in re.findall(r"[\w][\w'’\-.]*[\w]|\w", text):
         if _fold(raw) in STOPWORDS:
             continue
         stems.extend(s for s in content_terms(raw) if s not in stems)
+    stems = [s for s in stems if s not in dated] or stems
     if referent:
         stems.extend(s for s in content_terms(referent) if s not in stems)
     values = idf(stems) if idf and stems else [1.0] * len(stems)
