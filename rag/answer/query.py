@@ -20,7 +20,7 @@ from ..dates import day_number
 from ..embedder import Embedder
 from ..index import Index
 from ..retrieval.retriever import diversify
-from ..store.base import Where
+from ..store.base import UNDATED, Where
 from ..timewords import TimeRange
 from ..timewords import resolve as time_range
 from ..types import Passage
@@ -85,7 +85,9 @@ def plan(
     # better for it ("12 dead on Wednesday" for "how many were missing on Wednesday?"). Without such
     # reports the words are all that is left to match. Longer windows ("this week", "last year")
     # keep their words: dropping them changed realtimeqa-2023 by noise only (+1 right, +2 wrong).
-    dated_here = window is not None and window.one_day and any(_within(index, x, days) for x in pool)
+    dated_here = window is not None and window.one_day and any(
+        _allowed(index, x, Where(first=days[0], last=days[1], undated=False)) for x in pool
+    )
     q = (
         analyze(res.question, referent=res.referent, idf=index.idf, time_words=window.text if dated_here else "")
         if analyse else Question(res.question, "other")
@@ -93,9 +95,9 @@ def plan(
     return Plan(res, q, vector, pool, diversify(pool, k, 1, index.story_of), as_of, window)
 
 
-def _within(index: Index, passage: Passage, days: tuple[int | None, int | None]) -> bool:
+def _allowed(index: Index, passage: Passage, where: Where) -> bool:
     day = day_number(index.articles.info(passage.chunk.doc_id).published)
-    return day is not None and (days[0] is None or day >= days[0]) and (days[1] is None or day <= days[1])
+    return where.allows(UNDATED if day is None else day, passage.chunk.doc_id)
 
 
 def reports_of(index: Index, p: Plan, day: int) -> list[Passage]:

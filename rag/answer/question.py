@@ -125,8 +125,9 @@ def _classify(parse) -> tuple[str, str]:
             if head is not None and tokens[head].tag.startswith("NN"):
                 return _by_focus(tokens[head].lemma, _noun_phrase(tokens, head, skip=i + 1))
     if t.dep == "attr" and tokens[t.head].lemma == "be":
-        # "What is the death toll?", "What was the date of the vote?": the copula's subject is
-        # what is asked for; only a number, time or place noun makes it a factoid question.
+        # "What is the death toll?", "What was the date of the vote?": the question's first noun
+        # subject (the copula's, or its clause's: "the tolls being reported") is what is asked
+        # for; only a number, time or place noun makes it a factoid question.
         subject = next((j for j, s in enumerate(tokens) if s.dep in ("nsubj", "nsubjpass") and s.tag.startswith("NN")), None)
         if subject is not None:
             kind, phrase = _by_focus(tokens[subject].lemma, _noun_phrase(tokens, subject))
