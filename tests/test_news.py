@@ -16,7 +16,7 @@ from conftest import FakeLLM
 import rag
 from rag.answer.candidates import SentenceCandidate
 from rag.answer.compose import ABSTAIN_PREFIX, CLOSE, day_label, digest, disagreement, extractive
-from rag.answer.news import DIGEST_DAYS, _disagreeing, _target_day, arrange, dated_digest, digest_subject
+from rag.answer.news import DIGEST_DAYS, _disagreeing, _target_day, arrange, asks_latest, dated_digest, digest_subject
 from rag.answer.query import plan
 from rag.answer.question import Question
 from rag.answer.reader import Reading, ShortAnswer
@@ -342,6 +342,38 @@ def test_latest_wins_needs_no_reread_when_the_answer_is_already_newest():
     assert news.reading is reading and not news.newest
 
 
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("What's the latest death toll?", "latest"),
+        ("what's the latest number of people missing", "latest"),
+        ("How many people have been evacuated, according to the most recent figures?", "most recent"),
+        ("Which company is the latest tech giant to announce layoffs?", ""),  # a name, not a figure
+        ("How many people have died?", ""),
+    ],
+)
+def test_asking_for_the_latest_figure(question, words):
+    assert asks_latest(question) == words
+
+
+def test_the_latest_figure_is_read_from_the_newest_reports_alone_answer_or_abstention():
+    # Unlike latest-wins below, the newest reports are the question: their reading answers even where
+    # the whole pool's, split between days' figures, was too unsure, and their abstention stands.
+    reading = _one(MON, SAT_A, answerable=False, confidence=0.2)
+    latest = Question("What's the latest number of people missing?", "number")
+    asked: list[int] = []
+    fresh = _one(SAT_A, confidence=0.7)
+    news = arrange(latest, reading, _shown(MON, SAT_A), DAYS, None, lambda day: asked.append(day) or fresh)
+    assert asked == [SAT] and news.reading is fresh and news.newest and news.reading.answerable
+    unsure = _one(SAT_A, answerable=False, confidence=0.1)
+    news = arrange(latest, _one(MON, SAT_A), _shown(MON, SAT_A), DAYS, None, lambda day: unsure)
+    assert news.reading is unsure and not news.reading.answerable
+    # The same words about a name are an ordinary question: no re-read of an abstention.
+    name = Question("Which company is the latest to cut jobs?", "thing")
+    news = arrange(name, reading, _shown(MON, SAT_A), DAYS, None, lambda day: pytest.fail("re-read"))
+    assert news.reading is reading
+
+
 def test_a_question_about_a_long_past_year_is_answered_only_by_a_sentence_naming_that_year():
     # "How many died in the 1987 flood?" asked of this week's reports: today's toll is no answer.
     y1987 = _window(D(1987, 1, 1), D(1987, 12, 31))
@@ -401,6 +433,17 @@ def test_dated_digest_keeps_the_first_and_latest_day_and_the_best_middle_days():
     items = dated_digest(reading, TOLL_ARTICLES, "death toll", None)
     assert len(items) == DIGEST_DAYS == 5
     assert [c.doc_id for c, _ in items] == ["toll-02", "toll-03", "toll-05", "toll-06", "toll-07"]
+
+
+def test_dated_digest_reads_days_ranked_below_the_first_dozen():
+    # The subject and number filters already keep a digest to its story, so a day's only report of
+    # the figure counts wherever the whole pool ranked it (Monday's "about 20 missing" ranked 13th+).
+    fillers = {f"f{i}": _make(f"f{i}", [f"Caldry Water said bills would rise by {i} percent."], "2026-03-05", "Capital Post")
+               for i in range(20)}
+    articles = {**TOLL_ARTICLES, **fillers}
+    pairs = [("toll-07", 0.4), *[(f"f{i}", 0.3 - i * 0.01) for i in range(20)], ("toll-02", 0.05)]
+    items = dated_digest(_ranked(pairs, articles), articles, "the death toll", None, counted=True)
+    assert [c.doc_id for c, _ in items] == ["toll-02", "toll-07"]
 
 
 def test_dated_digest_needs_two_days_and_the_subject():
@@ -697,6 +740,19 @@ def test_the_day_named_is_for_the_dates_not_a_word_the_answer_must_repeat(story)
     # A Wednesday with no reports in the pool (asked a fortnight on) leaves the word as a term to match.
     later = plan(story.index, story.embedder, "How many people were missing on Wednesday?", None, k=5, as_of=_day("2026-03-20"))
     assert later.window is not None and "wednesday" in later.question.weights
+
+
+@pytest.mark.slow
+def test_the_latest_figure_comes_from_the_newest_reports(story):
+    """Asked on Saturday, "the latest number missing" is Saturday's six, not Friday's nine nor the
+    19 dead of the same report; "latest" chooses the reports and is no word to match."""
+    p = plan(story.index, story.embedder, "what's the latest number of people missing", None, k=5, as_of=_day("2026-03-07"))
+    assert "miss" in p.question.weights and "latest" not in p.question.weights
+    answer = story.ask("what's the latest number of people missing", as_of="2026-03-07")
+    assert not answer.abstained and re.search(r"\b(?:six|6)\b", answer.text, re.I), answer.text
+    assert not re.search(r"\b(?:nine|19)\b", answer.text, re.I), answer.text
+    answer = story.ask("What's the latest death toll?", as_of="2026-03-06")
+    assert not answer.abstained and re.search(r"\b18\b", answer.text), answer.text
 
 
 @pytest.mark.slow

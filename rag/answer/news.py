@@ -10,10 +10,14 @@ time window (`rag.timewords`):
   day than its answer's (or, when the question names days, the newest of
   those), that day's reports are read on their own; if they answer at least
   as confidently, with a sentence the whole pool's reading also ranked among
-  its k best (k = the sources shown), their answer wins. A question about one day ("on
-  Wednesday", "yesterday") is read over that day's reports alone (or the next
-  day's, when it has none among the top sources), answer or abstention. This step changes which report answers,
-  never whether to answer: that stays the reader's calibrated decision.
+  its k best (k = the sources shown), their answer wins; this changes which
+  report answers, never whether to answer, which stays the reader's
+  calibrated decision. Two questions are instead read over one day's reports
+  alone, answer or abstention, since those reports are what they ask about:
+  one about a day ("on Wednesday", "yesterday"; the next day's reports when
+  it has none among the top sources), and one for the latest figure ("the
+  latest death toll", `asks_latest`: the newest day), where the whole pool's
+  reading, split between the figures of several days, is unsure by design.
   "By Tuesday" needs nothing here: the question is then asked as of Tuesday
   (`rag.answer.query`).
 * **A past the reports only mention.** When the question's days end more than a
@@ -54,10 +58,13 @@ from .features import term_match
 from .question import QUANTITY_NOUNS, Question
 from .reader import Reading, ShortAnswer
 
-__all__ = ["News", "arrange", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
+__all__ = ["News", "arrange", "asks_latest", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
 
 DIGEST_DAYS = 5  # a digest quotes at most this many days
-DIGEST_POOL = 12  # …from the reader's best sentences
+# …from the reader's best sentences. The subject (and number) tests keep a digest to its story, so the
+# pool can be wide: 12 missed days whose one report of the figure ranked lower.
+DIGEST_POOL = 40
+_LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.I)
 _COUNTED = re.compile(r"\bhow\s+(?:many|much)\b|\b(?:" + "|".join(QUANTITY_NOUNS) + r")s?\b", re.I)
 
 # Asking how something developed, not for one fact: change verbs after "how has/did/is",
@@ -69,6 +76,14 @@ _DIGEST = re.compile(
     r"|\b(?:rundown|timeline|recap|summary|overview)\b(?P<s4>.*)",
     re.I,
 )
+
+
+def asks_latest(question: str) -> str:
+    """The words asking for the newest report of a figure ("the latest death toll", "how many …
+    most recently"), or "". Only a count changes from report to report in a way the newest settles:
+    "the latest tech giant to cut jobs" names a company, which an older report may give as well."""
+    m = _LATEST.search(question)
+    return m.group(0) if m and _COUNTED.search(question) else ""
 
 
 def digest_subject(question: str) -> str | None:
@@ -115,8 +130,9 @@ def arrange(
         return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text))))
     newest = False
     target = _target_day(shown, articles, window)
-    if window is not None and window.one_day and target is not None:
-        # "On Wednesday" asks what Wednesday's reports said: reading them alone is the question.
+    if target is not None and ((window is not None and window.one_day) or (window is None and asks_latest(q.text))):
+        # "On Wednesday" asks what Wednesday's reports said, and "the latest toll" what the newest
+        # reports say: reading them alone is the question.
         fresh = read_day(target)
         if fresh.ranked:
             return News(fresh, _disagreeing(fresh, articles) if q.factoid and fresh.answerable else [], [], True)

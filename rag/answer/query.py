@@ -25,6 +25,7 @@ from ..timewords import TimeRange
 from ..timewords import resolve as time_range
 from ..types import Passage
 from .conversation import Resolution, resolve
+from .news import asks_latest
 from .question import Question, analyze
 
 __all__ = ["Plan", "plan", "reports_of", "POOL", "POOL_PER_ARTICLE"]
@@ -88,8 +89,10 @@ def plan(
     dated_here = window is not None and window.one_day and any(
         _allowed(index, x, Where(first=days[0], last=days[1], undated=False)) for x in pool
     )
+    # "The latest toll" picks the newest reports the same way (`rag.answer.news`): not a word to find.
+    time_words = " ".join(filter(None, [window.text if dated_here else "", asks_latest(res.question)]))
     q = (
-        analyze(res.question, referent=res.referent, idf=index.idf, time_words=window.text if dated_here else "")
+        analyze(res.question, referent=res.referent, idf=index.idf, time_words=time_words)
         if analyse else Question(res.question, "other")
     )
     return Plan(res, q, vector, pool, diversify(pool, k, 1, index.story_of), as_of, window)
