@@ -79,8 +79,8 @@ _DIGEST = re.compile(
 
 
 def asks_latest(question: str) -> str:
-    """The words asking for the newest report of a figure ("the latest death toll", "how many …
-    most recently"), or "". Only a count changes from report to report in a way the newest settles:
+    """The words asking for the newest report of a figure ("the latest death toll", "how many, by
+    the most recent figures"), or "". Only a count changes from report to report in a way the newest settles:
     "the latest tech giant to cut jobs" names a company, which an older report may give as well."""
     m = _LATEST.search(question)
     return m.group(0) if m and _COUNTED.search(question) else ""
