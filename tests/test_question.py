@@ -28,6 +28,15 @@ from rag.answer.question import FACTOID, analyze
         ("What was the death toll on Tuesday?", "number", "death toll"),
         ("What is the date of the vote?", "time", "date"),
         ("What is the capital of France?", "other", ""),
+        # "which X" after a preposition, which the small parser attaches to the preposition.
+        ("A deadly plane crash recently occurred in which South Asian country?", "thing", "South Asian country"),
+        ("About 100 Ukrainians will travel to which US state to learn to use the missiles?", "thing", "US state"),
+        ("She also appeared in which of these films?", "thing", "films"),
+        ("Under which Moscow-led bloc's banner are the soldiers being sent in?", "thing", "bloc"),
+        ("The court took up challenges concerning which of President Joe Biden's key programs?", "thing", "key programs"),
+        ("In which city was the first Mardi Gras celebration held?", "thing", "city"),
+        ("Tim Scott announced his campaign this week. Scott is a senator for which state?", "thing", "state"),
+        ("What was the magnitude of the quake?", "other", ""),  # "what" alone: no noun follows it
         # A preamble's relative "who" does not make this a question about a person.
         ("NASA named the astronauts who will fly around the moon. How many astronauts were picked?", "number", "astronauts"),
     ],

@@ -16,6 +16,7 @@ import numpy as np
 from ..prompts import EvidenceLine, format_evidence
 from ..types import Article
 from .confidence import CONFIDENCE_FEATURES
+from .question import Question
 from .reader import Reading, ShortAnswer, picked
 from .score import LinearModel
 
@@ -61,7 +62,7 @@ def chooser_row(reader_row: np.ndarray, *, agrees: bool, probability: float, ran
     return np.concatenate([reader_row.reshape(-1), [float(agrees), probability, 1.0 / (1 + rank)]]).astype(np.float32)
 
 
-def read_with(llm, entry: dict, question: str, reading: Reading, articles: dict[str, Article]) -> Reading | None:
+def read_with(llm, entry: dict, q: Question, question: str, reading: Reading, articles: dict[str, Article]) -> Reading | None:
     """The reading with the model's pick leading, its confidence from the model's fitted
     ``entry``; None when the model did not pick."""
     choice = choose_short(llm, question, reading, articles)
@@ -71,4 +72,4 @@ def read_with(llm, entry: dict, question: str, reading: Reading, articles: dict[
     row = chooser_row(reading.rows[rank], agrees=rank == 0, probability=choice.probability, rank=rank)
     model = LinearModel.from_dict(entry["confidence"])
     confidence = float(model.probabilities(row[None, :])[0])
-    return picked(reading, choice, confidence, float(entry["threshold"]))
+    return picked(reading, choice, confidence, float(entry["threshold"]), q)

@@ -37,7 +37,11 @@ CONFIDENCE_FEATURES = (
     "label_prior",  # how well the chosen span's entity label fits the question class
     "pool",  # log(1 + sentence candidates): fewer rivals, less room for a wrong pick
     "named_found",  # share of the asking clause's named things found anywhere in the pool or its headlines
+    # The kind of answer asked for, one indicator each (other, reason and manner are the baseline):
+    # how often the best candidate is right differs by kind, whatever its scores say.
+    *(f"asks_{c}" for c in ("number", "time", "person", "place", "thing", "quote")),
 )
+_ASKS = tuple(c.removeprefix("asks_") for c in CONFIDENCE_FEATURES if c.startswith("asks_"))
 
 
 def missing_names(q: Question, cands: Sequence[SentenceCandidate], articles: dict[str, Article]) -> list[str]:
@@ -85,7 +89,7 @@ def decide(
     asked = asked_names(q)
     named_found = 1.0 - sum(e in missing for e in asked) / len(asked) if asked else 1.0
     common = dict(sentence_top=float(probs[order[0]]), entity_coverage=ent, coverage=cov, pool=len(order),
-                  named_found=named_found)
+                  named_found=named_found, answer_class=q.answer_class)
     if len(span_probs):
         support, prior = SPAN_FEATURES.index("support"), SPAN_FEATURES.index("label_prior")
         rows = []
@@ -115,9 +119,10 @@ def _row(
     label_prior: float,
     pool: int,
     named_found: float,
+    answer_class: str,
 ) -> np.ndarray:
     return np.array(
         [[top, top - second, sentence_top, support, entity_coverage, coverage, float(factoid), float(has_span), label_prior,
-          math.log1p(pool), named_found]],
+          math.log1p(pool), named_found, *(float(answer_class == c) for c in _ASKS)]],
         dtype=np.float32,
     )

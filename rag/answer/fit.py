@@ -321,8 +321,10 @@ def main(argv: list[str] | None = None) -> None:
            "answer_threshold": round(weights.answer_threshold, 4), "short_threshold": round(weights.short_threshold, 4),
            "info": weights.info}
     previous = Path(args.out)
-    if previous.exists():  # a refit keeps the choosers fitted before (they are refitted separately)
-        out["choosers"] = json.loads(previous.read_text(encoding="utf-8")).get("choosers", {})
+    if previous.exists():  # a refit keeps the models' entries fitted before (they are refitted separately)
+        kept = json.loads(previous.read_text(encoding="utf-8"))
+        out["choosers"] = kept.get("choosers", {})
+        out["extractors"] = kept.get("extractors", {})
     previous.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for row in weights.info["folds"]:
         print(json.dumps(row))

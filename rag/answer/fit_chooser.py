@@ -26,7 +26,7 @@ from . import fit as F
 from .choose import CHOOSER_FEATURES, choice_messages, chooser_row
 from .confidence import decide, missing_names
 from .reader import ALTERNATIVES, ShortAnswer
-from .score import WEIGHTS_FILE
+from .score import WEIGHTS_FILE, save_model_entry
 
 
 def _alternatives(item, state):
@@ -103,19 +103,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache", required=True, help="the items file `rag.answer.fit --cache` wrote")
     ap.add_argument("--out", default=str(WEIGHTS_FILE))
     args = ap.parse_args(argv)
-    from ..llm import LlamaCppLLM
-
-    items = pickle.loads(Path(args.cache).read_bytes())
-    state, _ = F.run(items)
-    llm = LlamaCppLLM(args.model)
+    items, state, llm = model_fit_inputs(args.cache, args.model)
     # Only questions asked of their own corpus: the made-up unanswerable variants have no pick to judge.
     entry = fit(collect([it for it in items if F._natural(it)], state, llm))
-    weights = json.loads(Path(args.out).read_text(encoding="utf-8"))
-    weights.setdefault("choosers", {})[llm.name] = entry
-    Path(args.out).write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    report_entry(args.out, "choosers", llm.name, entry, "picks better than the reader")
+
+
+def model_fit_inputs(cache: str, model: str):
+    """(the cached items, the reader's out-of-fold state on them, the loaded model): what fitting
+    a model's trust starts from."""
+    from ..llm import LlamaCppLLM
+
+    items = pickle.loads(Path(cache).read_bytes())
+    state, _ = F.run(items)
+    return items, state, LlamaCppLLM(model)
+
+
+def report_entry(out: str, section: str, name: str, entry: dict, verdict: str) -> None:
+    """Write a model's fitted entry into the weights file and print its folds and verdict."""
+    save_model_entry(out, section, name, entry)
     for row in entry["folds"]:
         print(json.dumps(row))
-    print(f"{llm.name}: picks better than the reader: {entry['better_than_reader']}; wrote {args.out}", file=sys.stderr)
+    print(f"{name}: {verdict}: {entry['better_than_reader']}; wrote {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

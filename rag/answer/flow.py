@@ -24,6 +24,7 @@ from ..types import Answer, Citation
 from .choose import read_with
 from .compose import abstention, digest, disagreement, extractive, with_copies
 from .conversation import taken_to_mean
+from .extract import read_by_model
 from .generate import Exchanges, generate
 from .news import arrange
 from .query import plan, reports_of
@@ -79,14 +80,9 @@ def answer_flow(
     t_retrieved = time.perf_counter()
     reader = tools.reader
     reading = reader.read(p.question, p.vector, p.pool, index.articles, p.as_of, index.story_of)
-    chose = False
-    entry = reader.weights.choosers.get(tools.llm.name) if p.question.factoid and mode != "extractive" else None
-    if entry and (mode == "generative" or entry.get("better_than_reader")) and hasattr(tools.llm, "choose"):
-        # This model's picks among the reader's short answers were measured to be worth trusting.
-        chosen = read_with(tools.llm, entry, p.resolution.question, reading, index.articles)
-        if chosen is not None:
-            reading, chose = chosen, True
-            notes.append(f"{tools.llm.name} chose the short answer among the reader's best")
+    reading, chose, note = _with_model(tools, p, reading, index.articles, mode)
+    if note:
+        notes.append(note)
     news = arrange(
         p.question, reading, p.passages, index.articles, p.window,
         lambda day: reader.read(p.question, p.vector, reports_of(index, p, day), index.articles, p.as_of, index.story_of),
@@ -155,6 +151,29 @@ def _reply(tools: Tools, index, p, news, history, mode: str, chose: bool, t0: fl
     reply.timings["first_token"] = time.perf_counter() - t0
     yield reply.text
     return reply
+
+
+def _with_model(tools: Tools, p, reading, articles, mode: str):
+    """(reading, whether the model's pick leads, a note): where this LLM was measured to read
+    better than the reader alone (`rag.answer.fit_extractor`, `rag.answer.fit_chooser`), it
+    names the answer; the reader's reading stands otherwise."""
+    if mode == "extractive" or not reading.ranked:
+        return reading, False, None
+    weights, name = tools.reader.weights, tools.llm.name
+
+    def trusted(entry) -> bool:
+        return bool(entry) and (mode == "generative" or bool(entry.get("better_than_reader")))
+
+    entry = weights.extractors.get(name)
+    if trusted(entry):
+        reading, used = read_by_model(tools.llm, entry, p.question, p.resolution.question, reading, articles)
+        return reading, used, f"{name} found the short answer in the evidence" if used else None
+    entry = weights.choosers.get(name) if p.question.factoid else None
+    if trusted(entry) and hasattr(tools.llm, "choose"):
+        chosen = read_with(tools.llm, entry, p.question, p.resolution.question, reading, articles)
+        if chosen is not None:
+            return chosen, True, f"{name} chose the short answer among the reader's best"
+    return reading, False, None
 
 
 def _quote_suffices(p, reading) -> bool:

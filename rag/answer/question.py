@@ -119,6 +119,9 @@ def _classify(parse) -> tuple[str, str]:
     t = tokens[w]
     if t.dep == "det" and tokens[t.head].tag.startswith("NN"):
         return _by_focus(tokens[t.head].lemma, _noun_phrase(tokens, t.head))
+    head = _noun_after(tokens, w)
+    if head is not None:
+        return _by_focus(tokens[head].lemma, _noun_phrase(tokens, head, skip=w))
     for i in range(w + 1, len(tokens)):
         if low[i] == "name" and i + 1 < len(low) and low[i + 1] == "of":
             head = next((j for j in range(i + 2, len(tokens)) if tokens[j].head == i + 1 and tokens[j].dep == "pobj"), None)
@@ -139,6 +142,35 @@ def _classify(parse) -> tuple[str, str]:
     if verbs & {"cause", "spark", "trigger", "prompt", "lead"}:
         return "reason", ""
     return "other", ""
+
+
+_NOUN_RUN = ("JJ", "NN", "HY", "CD")  # tag prefixes inside a noun phrase ("high-profile", "30-year")
+
+
+def _noun_after(tokens, w: int) -> int | None:
+    """The last noun of the noun phrase that directly follows the question word, read off the
+    tags: "in which South Asian country?", "under which Moscow-led bloc's banner?" (the
+    possessor: "which" determines the bloc), "concerning which of President Joe Biden's key
+    programs?" (a partitive's whole phrase). The small parser often attaches such a "which"
+    to the preposition before it, so its dependency link misses the noun it determines."""
+    j = w + 1
+    partitive = j < len(tokens) and tokens[j].text.lower() == "of" and tokens[w].text.lower() == "which"
+    if partitive:
+        j += 1
+        while j < len(tokens) and tokens[j].tag in ("DT", "PRP$"):
+            j += 1
+    last = None
+    while j < len(tokens):
+        tag = tokens[j].tag
+        if tag == "POS" and not partitive:
+            break
+        after_hyphen = tag[:2] == "VB" and tokens[j - 1].tag == "HYPH"  # "Moscow-led"
+        if tag[:2] not in _NOUN_RUN and tag != "POS" and not after_hyphen:
+            break
+        if tag.startswith("NN"):
+            last = j
+        j += 1
+    return last
 
 
 def _by_focus(lemma: str, phrase: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ replace: the embedder and the fitted weights are passed in.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,12 +18,12 @@ from ..embedder import Embedder
 from ..text import content_terms
 from ..types import Article, Passage
 from .candidates import SentenceCache, SentenceCandidate, gather, spans_of
-from .confidence import asked_names, decide, missing_names
+from .confidence import Decision, asked_names, decide, missing_names
 from .features import SpanGroup, sentence_features, span_features, span_groups, term_match
 from .question import Question
 from .score import Weights, load_weights
 
-__all__ = ["Reader", "Reading", "ShortAnswer"]
+__all__ = ["Reader", "Reading", "ShortAnswer", "assemble", "picked", "with_threshold"]
 
 SPAN_SENTENCES = 30  # entities are read from this many best sentences (spaCy costs ~0.2 ms a word)
 ALTERNATIVES = 8  # short answers offered to a model that chooses among them
@@ -49,6 +49,7 @@ class Reading:
     confidence: float = 0.0
     answerable: bool = False
     reason: str = ""
+    missing: list[str] = field(default_factory=list)  # the asking clause's names that nothing retrieved mentions
 
     @property
     def best(self) -> SentenceCandidate | None:
@@ -122,49 +123,64 @@ class Reader:
         w = self.weights
         xs = self.sentence_matrix(q, qvec, cands, articles, as_of)
         logits = w.sentence.logits(xs)
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        order = np.argsort(-logits, kind="stable")
         groups, x_span, span_probs = [], np.zeros((0, 0)), np.zeros(0)
         if q.factoid:
             groups, x_span = self.span_matrix(q, cands, logits, articles)
             span_probs = w.span.probabilities(x_span) if len(groups) else np.zeros(0)
         missing = missing_names(q, cands, articles)
         d = decide(q, xs, logits, x_span, span_probs, [g.best.sentence for g in groups], missing)
-        pick, lead = d.pick, d.lead
-        row = d.rows[pick:pick + 1] if pick is not None else d.rows
+        row = d.rows[d.pick:d.pick + 1] if d.pick is not None else d.rows
         confidence = float(w.confidence.probabilities(row)[0])
-        # The answer's own sentence leads; the rest follow in the sentence model's order.
-        ranked_idx = [lead, *[int(i) for i in order if int(i) != lead]]
-        reading = Reading(
-            ranked=[cands[i] for i in ranked_idx],
-            probabilities=[float(probs[i]) for i in ranked_idx],
-            confidence=confidence,
+        return with_threshold(q, assemble(q, cands, logits, groups, span_probs, d, confidence, missing, w.short_threshold),
+                              w.answer_threshold)
+
+
+def assemble(
+    q: Question, cands: Sequence[SentenceCandidate], logits: np.ndarray, groups: Sequence[SpanGroup], span_probs: np.ndarray,
+    d: Decision, confidence: float, missing: Sequence[str], short_threshold: float,
+) -> Reading:
+    """The `Reading` of scored candidates (not yet decided: see `with_threshold`). Shared with
+    the fitting scripts, which assemble readings from out-of-fold scores."""
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    order = np.argsort(-logits, kind="stable")
+    # The answer's own sentence leads; the rest follow in the sentence model's order.
+    ranked_idx = [d.lead, *[int(i) for i in order if int(i) != d.lead]]
+    reading = Reading(
+        ranked=[cands[i] for i in ranked_idx],
+        probabilities=[float(probs[i]) for i in ranked_idx],
+        confidence=confidence,
+    )
+    for i in np.argsort(-span_probs, kind="stable")[:ALTERNATIVES]:
+        m = groups[int(i)].best
+        reading.alternatives.append(
+            ShortAnswer(m.text, float(span_probs[int(i)]), cands[m.sentence], m.start, m.end, groups[int(i)].label)
         )
-        for i in np.argsort(-span_probs, kind="stable")[:ALTERNATIVES]:
-            m = groups[int(i)].best
-            reading.alternatives.append(
-                ShortAnswer(m.text, float(span_probs[int(i)]), cands[m.sentence], m.start, m.end, groups[int(i)].label)
-            )
-            reading.rows.append(d.rows[int(i)])
-        if reading.alternatives and reading.alternatives[0].probability >= w.short_threshold:
-            reading.short = reading.alternatives[0]
-        reading.answerable = confidence >= w.answer_threshold
-        if not reading.answerable:
-            asked = set(asked_names(q))
-            reading.reason = _reason(q, [e for e in missing if e in asked], confidence)
-        return reading
+        reading.rows.append(d.rows[int(i)])
+    if reading.alternatives and reading.alternatives[0].probability >= short_threshold:
+        reading.short = reading.alternatives[0]
+    asked = set(asked_names(q))
+    reading.missing = [e for e in missing if e in asked]
+    return reading
 
 
-def picked(reading: Reading, choice: ShortAnswer, confidence: float, threshold: float) -> Reading:
+def picked(reading: Reading, choice: ShortAnswer, confidence: float, threshold: float, q: Question) -> Reading:
     """The reading with ``choice`` as its short answer and its sentence leading."""
     lead = choice.candidate
     ranked = [lead, *[c for c in reading.ranked if c is not lead]]
     by_id = {id(c): p for c, p in zip(reading.ranked, reading.probabilities)}
-    return Reading(
-        ranked=ranked, probabilities=[by_id.get(id(c), 0.0) for c in ranked], short=choice,
-        alternatives=reading.alternatives, rows=reading.rows, confidence=confidence,
-        answerable=confidence >= threshold, reason=reading.reason if confidence < threshold else "",
+    chosen = replace(
+        reading, ranked=ranked, probabilities=[by_id.get(id(c), 0.0) for c in ranked], short=choice, confidence=confidence
     )
+    return with_threshold(q, chosen, threshold)
+
+
+def with_threshold(q: Question, reading: Reading, threshold: float) -> Reading:
+    """The reading answered when its confidence reaches ``threshold``, else abstaining with its
+    reason. A question without a letter or a digit asks nothing, whatever the scores say."""
+    asks = any(ch.isalnum() for ch in q.text)
+    answerable = asks and reading.confidence >= threshold
+    reason = "" if answerable else _reason(q, reading.missing, reading.confidence) if asks else "the question has no words to look for"
+    return replace(reading, answerable=answerable, reason=reason)
 
 
 def _all_in_question(q: Question, text: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,6 +86,7 @@ class Weights:
     short_threshold: float  # lead with the short answer when its own chance reaches this
     info: dict
     choosers: dict  # model file name -> fitted trust in its picks (see rag.answer.fit_chooser)
+    extractors: dict = field(default_factory=dict)  # model file name -> fitted trust in its answers (rag.answer.fit_extractor)
 
     def prior(self, answer_class: str, label: str) -> float:
         table = self.label_prior.get(answer_class) or self.label_prior.get("other", {})
@@ -111,6 +112,7 @@ def weights_from_dict(d: dict, features: dict[str, tuple[str, ...]]) -> Weights:
         float(d["short_threshold"]),
         d.get("info", {}),
         d.get("choosers", {}),
+        d.get("extractors", {}),
     )
 
 
@@ -128,3 +130,12 @@ def load_weights(path: str | None = None) -> Weights:
     return weights_from_dict(
         data, {"sentence": SENTENCE_FEATURES, "span": SPAN_FEATURES, "confidence": CONFIDENCE_FEATURES}
     )
+
+
+def save_model_entry(path: str | Path, section: str, model_name: str, entry: dict) -> None:
+    """Write one model's fitted ``entry`` into the weights file at ``path``, under ``section``
+    ("choosers" or "extractors"), keeping everything else in it."""
+    path = Path(path)
+    weights = json.loads(path.read_text(encoding="utf-8"))
+    weights.setdefault(section, {})[model_name] = entry
+    path.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")

@@ -52,12 +52,12 @@ class OpenAICompatLLM:
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
         try:
-            import httpx
             import openai
         except ImportError as exc:
             raise RagError("the openai package is missing; run: pip install openai") from exc
         self.url = base_url.rstrip("/")
-        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        # openai's own Timeout: the client moved from httpx to httpx2 (3.x) and accepts only its own.
+        timeout = openai.Timeout(read_timeout, connect=connect_timeout)
         # Servers that need no key still want the header; "none" is what their docs suggest.
         self._client = openai.OpenAI(base_url=self.url, api_key=api_key or "none", timeout=timeout, max_retries=0)
         self._openai = openai
