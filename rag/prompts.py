@@ -44,7 +44,7 @@ def format_evidence(lines: Sequence[EvidenceLine]) -> str:
     return "\n".join(out)
 
 
-def _user_message(question: str, lines: Sequence[EvidenceLine]) -> str:
+def user_message(question: str, lines: Sequence[EvidenceLine]) -> str:
     return "Evidence quoted from the articles:\n" + format_evidence(lines) + "\n\nQuestion: " + question.strip()
 
 
@@ -66,7 +66,7 @@ def continue_messages(
 
     The new evidence is numbered after the old, so "[1]" names one sentence only.
     """
-    messages = [*previous, {"role": "assistant", "content": reply}, {"role": "user", "content": _user_message(question, evidence)}]
+    messages = [*previous, {"role": "assistant", "content": reply}, {"role": "user", "content": user_message(question, evidence)}]
     return messages if _tokens_used(messages, count_tokens) <= budget else None
 
 
@@ -91,7 +91,7 @@ def build_messages(
     ]
     lines = list(evidence)
     while True:
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, *hist, {"role": "user", "content": _user_message(question, lines)}]
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, *hist, {"role": "user", "content": user_message(question, lines)}]
         if count_tokens is None or budget is None:
             return messages
         used = _tokens_used(messages, count_tokens)

@@ -39,6 +39,11 @@ class SentenceCandidate:
     def text(self) -> str:
         return self.sentence.text
 
+    @property
+    def with_context(self) -> str:
+        """The sentence as quoted: after the sentence its pronoun needs, when it has one."""
+        return (self.context.text + " " if self.context else "") + self.text
+
 
 @dataclass(frozen=True)
 class SpanCandidate:

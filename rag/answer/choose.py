@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..prompts import EvidenceLine, format_evidence
+from ..prompts import EvidenceLine, user_message
 from ..types import Article
 from .confidence import CONFIDENCE_FEATURES
 from .question import Question
@@ -42,8 +42,7 @@ def choice_messages(question: str, alternatives: Sequence[ShortAnswer], articles
         art = articles[a.candidate.doc_id]
         seen[key] = len(lines) + 1
         lines.append(EvidenceLine(len(lines) + 1, a.candidate.text, art.title, art.published))
-    user = "Evidence quoted from the articles:\n" + format_evidence(lines) + "\n\nQuestion: " + question.strip()
-    return [{"role": "system", "content": CHOOSE_SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": CHOOSE_SYSTEM}, {"role": "user", "content": user_message(question, lines)}]
 
 
 def choose_short(llm, question: str, reading: Reading, articles: dict[str, Article]) -> ShortAnswer | None:

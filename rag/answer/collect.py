@@ -95,7 +95,7 @@ def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 
         p = plan(index, embedder, g.question, g.history or None, k=5, as_of=as_of, where=where)
         cands = reader.candidates(p.pool, index.articles)
         x = reader.sentence_matrix(p.question, p.vector, cands, index.articles, as_of) if cands else np.zeros((0, len(SENTENCE_FEATURES)))
-        texts = [(c.context.text + " " if c.context else "") + c.text for c in cands]
+        texts = [c.with_context for c in cands]
         y = np.array([_contains(t, g.answers) for t in texts], dtype=bool)
         spans = spans_of(cands) if p.question.factoid and cands else []
         span_texts = list(dict.fromkeys([s.text for s in spans] + [gloss(s.label) for s in spans if s.label != NOUN_CHUNK]

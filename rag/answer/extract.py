@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..prompts import EvidenceLine, format_evidence
+from ..prompts import EvidenceLine, user_message
 from ..text import content_terms, normalize_answer
 from ..types import Article
 from .candidates import SentenceCandidate
@@ -75,13 +75,10 @@ def _shown(reading: Reading, limit: int = EVIDENCE) -> list[tuple[SentenceCandid
 
 
 def extraction_messages(question: str, shown: Sequence[SentenceCandidate], articles: dict[str, Article]) -> list[dict[str, str]]:
-    lines = []
-    for n, c in enumerate(shown, 1):
-        art = articles[c.doc_id]
-        text = (c.context.text + " " if c.context else "") + c.text
-        lines.append(EvidenceLine(n, text, art.title, art.published))
-    user = "Evidence quoted from the articles:\n" + format_evidence(lines) + "\n\nQuestion: " + question.strip()
-    return [{"role": "system", "content": EXTRACT_SYSTEM}, {"role": "user", "content": user}]
+    lines = [
+        EvidenceLine(n, c.with_context, articles[c.doc_id].title, articles[c.doc_id].published) for n, c in enumerate(shown, 1)
+    ]
+    return [{"role": "system", "content": EXTRACT_SYSTEM}, {"role": "user", "content": user_message(question, lines)}]
 
 
 _LEAD_IN = re.compile(r"^\s*(?:\[\d+\]\s*)?(?:the\s+)?(?:short\s+)?answer(?:\s+is)?\s*[:\-]\s*", re.I)
@@ -154,7 +151,8 @@ def extractor_row(q: Question, reading: Reading, ex: Extraction) -> np.ndarray:
     alts = reading.alternatives
     match = next((k for k, a in enumerate(alts) if same_answer(a.text, short.text)), None)
     stems = content_terms(short.text)
-    in_q = sum(term_match(s, set(q.weights)) for s in stems) / max(1, len(stems))
+    asked = set(q.weights)
+    in_q = sum(term_match(s, asked) for s in stems) / max(1, len(stems))
     return np.array(
         [
             reading.confidence,

@@ -108,8 +108,7 @@ def _rows(items, state, asked):
         if ex.short is not None:
             q = it.read[0]
             x = extractor_row(q, reading, ex)
-            c = ex.short.candidate
-            quoted = (c.context.text + " " if c.context else "") + c.text
+            quoted = ex.short.candidate.with_context
             right = bool(it.answers) and (_matches(ex.short.text, it.answers) or _contains(quoted, it.answers))
         rows[it.id] = (x, right, bool(state["labels"].get(it.id)) and bool(it.answers), state["confidence"][it.id])
     return rows

@@ -177,9 +177,10 @@ def picked(reading: Reading, choice: ShortAnswer, confidence: float, threshold: 
 def with_threshold(q: Question, reading: Reading, threshold: float) -> Reading:
     """The reading answered when its confidence reaches ``threshold``, else abstaining with its
     reason. A question without a letter or a digit asks nothing, whatever the scores say."""
-    asks = any(ch.isalnum() for ch in q.text)
-    answerable = asks and reading.confidence >= threshold
-    reason = "" if answerable else _reason(q, reading.missing, reading.confidence) if asks else "the question has no words to look for"
+    if not any(ch.isalnum() for ch in q.text):
+        return replace(reading, answerable=False, reason="the question has no words to look for")
+    answerable = reading.confidence >= threshold
+    reason = "" if answerable else _reason(q, reading.missing, reading.confidence)
     return replace(reading, answerable=answerable, reason=reason)
 
 
