@@ -56,6 +56,8 @@ def test_how_many_people_were_arrested(seed_assistant):
     assert first.title == "Dozens ‘Liquidated’ in Kazakhstan Ahead of Russian Troops’ Arrival"
     assert first.published is None  # the .txt has no date
     assert answer.passages and answer.query == ARRESTED
+    assert answer.passages[0].chunk.id == first.chunk_id  # the passage the answer was read in is the first source
+    assert len({p.chunk.id for p in answer.passages}) == len(answer.passages)
     json.dumps(answer.to_dict())  # serialisable for --json
 
 
@@ -346,3 +348,29 @@ def test_injected_text_sits_in_the_evidence_of_the_prompt(injected_index, seed_r
     assert not answer.abstained
     _check_citations(answer, assistant.index.articles)
     assert all("PWNED" in c.quote for c in answer.citations)
+
+
+# -- true-or-false questions ----------------------------------------------------------------
+
+
+def test_true_or_false_says_true_only_when_a_cited_sentence_states_it(seed_assistant):
+    answer = seed_assistant.ask("True or false: at least 2,000 people have reportedly been arrested.")
+    assert not answer.abstained
+    assert answer.text.startswith("True. ")
+    assert "2,000" in answer.citations[0].quote
+    _check_citations(answer, seed_assistant.index.articles)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "At least 2,000 people have reportedly been freed. True or false?",  # an antonym of what it says
+        "True or false: fewer than a dozen members of law enforcement were dead.",  # a flipped comparative
+    ],
+)
+def test_true_or_false_abstains_when_no_sentence_states_it(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained
+    assert "True" not in answer.text
+    assert answer.text.startswith(ABSTAIN_PREFIX) and "don't settle whether it is true" in answer.text
+    assert answer.withheld  # the nearest evidence is still offered

@@ -338,6 +338,15 @@ def test_count_unsupported():
     assert count_unsupported(dangling) == (1, 1)
 
 
+def test_count_unsupported_checks_a_true_verdict_against_its_quote():
+    quote = "At least 2,000 people have reportedly been arrested."
+    asked = "True or false: at least 2,000 people have reportedly been arrested?"
+    stated = Answer(asked, f"True. {quote} [1]", citations=[_citation(1, quote)])
+    assert count_unsupported(stated) == (2, 0)  # the verdict and the quote
+    freed = "True or false: at least 2,000 people have reportedly been freed?"
+    assert count_unsupported(Answer(freed, f"True. {quote} [1]", citations=[_citation(1, quote)])) == (2, 1)
+
+
 def test_retrieval_and_citation_matching_use_whole_words():
     from rag.evaluation.metrics import chunk_hits, citation_ok
 

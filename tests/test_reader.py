@@ -145,3 +145,24 @@ def test_as_of_hides_later_articles(tmp_path, embedder, seed_reader):
     assert {p.chunk.doc_id for p in late.passages} == {"mon", "thu"}  # both reports may now be used
     with pytest.raises(rag.RagError, match="YYYY-MM-DD"):
         assistant.ask("How many died?", as_of="last Tuesday")
+
+
+def test_sources_lead_with_the_answers_passage_then_retrievals_order_one_per_story():
+    from rag.answer.reader import Reading, sources
+
+    # Retrieval ranked a, b, c, d; the reader's best sentence is in d, its next in e (a copy of c).
+    pool = [_cand(x, f"Passage {x}.").passage for x in "abcd"]
+    reading = Reading(ranked=[_cand("d", "Best."), _cand("e", "Copy of c."), _cand("b", "Third.")], probabilities=[0.9, 0.5, 0.4])
+    story = {"e": "c"}.get
+    assert [p.chunk.doc_id for p in sources(reading, pool, 3, lambda d: story(d, d))] == ["d", "a", "b"]
+    assert [p.chunk.doc_id for p in sources(reading, pool, 9, lambda d: story(d, d))] == ["d", "a", "b", "c"]
+    assert [p.chunk.doc_id for p in sources(Reading(), pool, 3)] == ["a", "b", "c"]  # nothing read: retrieval's order
+
+
+def test_sources_of_one_story_keep_their_order_and_show_each_passage_once():
+    from rag.answer.reader import Reading, sources
+
+    # A one-article corpus: every passage is the same story, so k are filled from it.
+    chunks = [Passage(Chunk(f"a-{i}", "a", f"Passage {i}.", 0, 1), 1.0 - i / 10) for i in range(4)]
+    reading = Reading(ranked=[SentenceCandidate("a", Sentence("x", 0, 1), chunks[2], 2, 0)], probabilities=[0.9])
+    assert [p.chunk.id for p in sources(reading, chunks, 3)] == ["a-2", "a-0", "a-1"]

@@ -22,7 +22,7 @@ from .reader import Reading, ShortAnswer
 
 __all__ = [
     "ABSTAIN_PREFIX", "citation", "attach", "extractive", "abstention", "evidence_set", "with_copies", "digest",
-    "disagreement", "day_label", "DIGEST_SEPARATOR", "DATE_LABEL", "AS_OF_NOTE", "DIFFER_LEAD",
+    "disagreement", "day_label", "DIGEST_SEPARATOR", "DATE_LABEL", "AS_OF_NOTE", "DIFFER_LEAD", "VERDICT",
 ]
 
 # The assistant's own framing around quoted sentences, written here and recognised by the
@@ -31,6 +31,7 @@ DIGEST_SEPARATOR = " · "
 _DAY = r"[A-Z][a-z]{2} \d{1,2}(?:, \d{4})?"  # what day_label writes
 DATE_LABEL = re.compile(rf"(?:^|(?<=\s)){_DAY}: ")  # a digest item's "Mar 2: "
 AS_OF_NOTE = re.compile(rf"^, as of {_DAY}")  # after a dated short answer
+VERDICT = "True. "  # leads the answer to a true-or-false question when a cited sentence states the claim
 DIFFER_LEAD = re.compile(rf"^Reports differ on {_DAY}: (.+?\])\.(?:\s|$)")  # a disagreement's lead
 
 ABSTAIN_PREFIX = "The indexed articles don't say"

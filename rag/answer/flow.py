@@ -22,18 +22,22 @@ from datetime import date
 from ..errors import RagError
 from ..types import Answer, Citation
 from .choose import read_with
-from .compose import abstention, digest, disagreement, extractive, with_copies
+from .compose import VERDICT, abstention, digest, disagreement, extractive, with_copies
 from .conversation import taken_to_mean
 from .extract import read_by_model
 from .generate import Exchanges, generate
 from .news import arrange
 from .query import plan, reports_of
+from .question import statement
+from .reader import sources
+from .verify import check_support
 
 __all__ = ["Tools", "Reply", "answer_flow", "MAX_QUESTION_CHARS", "GENERATIVE"]
 
 MAX_QUESTION_CHARS = 2000  # longer questions are trimmed, and the answer says so
 # Answer classes that auto mode lets the LLM phrase; factoid questions are answered by the reader.
 GENERATIVE = ("reason", "manner", "other")
+UNSETTLED = "no passage states it outright, so they don't settle whether it is true"
 
 
 @dataclass
@@ -96,7 +100,8 @@ def answer_flow(
     reply.timings.setdefault("first_token", time.perf_counter() - t0)
     reply.timings["total"] = time.perf_counter() - t0
     return Answer(
-        question=question, text=reply.text, mode=reply.mode, query=p.query, passages=p.passages,
+        question=question, text=reply.text, mode=reply.mode, query=p.query,
+        passages=sources(news.reading, p.pool, k, index.story_of),
         notes=notes + reply.notes, confidence=round(news.reading.confidence, 4),
         as_of=None if as_of is None else date.fromordinal(as_of).isoformat(),
         citations=with_copies(reply.citations, index.articles, lambda d: index.also_in(d, as_of)),
@@ -109,6 +114,14 @@ def _reply(tools: Tools, index, p, news, history, mode: str, chose: bool, t0: fl
     if not reading.answerable and not news.digest:
         withheld = extractive(reading, index.articles, factoid=p.question.factoid)[0] if reading.ranked else None
         reply = Reply(abstention(reading.reason), abstained=True, withheld=withheld)
+        yield reply.text
+        return reply
+    claim = statement(p.resolution.question) if not news.digest else None
+    if claim is not None and not check_support(claim, [reading.best.with_context]).supported:
+        # A verdict is asked for, and a quote is not one: "True" only when the best sentence states
+        # the claim itself (the verifier's test); telling "false" from "not said" needs more than that.
+        withheld = extractive(reading, index.articles, factoid=False)[0]
+        reply = Reply(abstention(UNSETTLED), abstained=True, withheld=withheld)
         yield reply.text
         return reply
     notes: list[str] = []
@@ -125,7 +138,7 @@ def _reply(tools: Tools, index, p, news, history, mode: str, chose: bool, t0: fl
         yield reply.text
         return reply
     auto = mode == "auto" and p.question.answer_class in GENERATIVE and not _quote_suffices(p, reading)
-    if not chose and (mode == "generative" or auto):
+    if not chose and claim is None and (mode == "generative" or auto):
         started = False
         pieces = generate(
             tools.llm, p.resolution.question, history, reading, index.articles, tools.exchanges,
@@ -147,6 +160,8 @@ def _reply(tools: Tools, index, p, news, history, mode: str, chose: bool, t0: fl
     text, citations, short = extractive(
         reading, index.articles, factoid=p.question.factoid, dated=p.question.answer_class == "number", as_of=p.as_of
     )
+    if claim is not None:
+        lead += VERDICT
     reply = Reply(lead + text, citations, mode="generative" if chose else "extractive", short=short, notes=notes)
     reply.timings["first_token"] = time.perf_counter() - t0
     yield reply.text

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from ..text import STOPWORDS, _fold, content_terms
 from . import nlp
 
-__all__ = ["Question", "analyze", "ANSWER_CLASSES", "FACTOID", "QUANTITY_NOUNS"]
+__all__ = ["Question", "analyze", "statement", "ANSWER_CLASSES", "FACTOID", "QUANTITY_NOUNS"]
 
 ANSWER_CLASSES = ("number", "time", "person", "place", "thing", "quote", "reason", "manner", "other")
 FACTOID = ("number", "time", "person", "place", "thing")
 
+# A quiz's verdict question: "X happened this week. True or false?", "True or false: X".
+_TRUE_OR_FALSE = re.compile(r"\btrue\s*(?:or|/)\s*false\b[\s:?.!-]*", re.I)
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 # Grammar, not topic: the measure words of "how X", and the time nouns of "what X".
 _HOW_NUMBER = {"many", "much", "old", "long", "far", "large", "big", "often", "tall", "high", "deep", "fast"}
@@ -216,6 +218,15 @@ def analyze(
     if referent and referent not in ents:
         ents = (*ents, referent)
     return Question(text, answer_class, focus, weights, ents, referent, _core(parse, text))
+
+
+def statement(text: str) -> str | None:
+    """The statement a true-or-false question asks a verdict on ("Punxsutawney Phil saw his
+    shadow this year" in "Punxsutawney Phil saw his shadow this year. True or false?"), or None
+    for any other question."""
+    if not _TRUE_OR_FALSE.search(text):
+        return None
+    return _TRUE_OR_FALSE.sub(" ", text).strip(" :?.!-\n\t") or None
 
 
 def _core(parse, text: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..embedder import Embedder
+from ..retrieval.retriever import diversify
 from ..text import content_terms
 from ..types import Article, Passage
 from .candidates import SentenceCache, SentenceCandidate, gather, spans_of
@@ -23,7 +24,7 @@ from .features import SpanGroup, sentence_features, span_features, span_groups, 
 from .question import Question
 from .score import Weights, load_weights
 
-__all__ = ["Reader", "Reading", "ShortAnswer", "assemble", "picked", "with_threshold"]
+__all__ = ["Reader", "Reading", "ShortAnswer", "assemble", "picked", "sources", "with_threshold"]
 
 SPAN_SENTENCES = 30  # entities are read from this many best sentences (spaCy costs ~0.2 ms a word)
 ALTERNATIVES = 8  # short answers offered to a model that chooses among them
@@ -182,6 +183,24 @@ def with_threshold(q: Question, reading: Reading, threshold: float) -> Reading:
     answerable = reading.confidence >= threshold
     reason = "" if answerable else _reason(q, reading.missing, reading.confidence)
     return replace(reading, answerable=answerable, reason=reason)
+
+
+def sources(
+    reading: Reading, pool: Sequence[Passage], k: int, story_of: Callable[[str], str] | None = None
+) -> list[Passage]:
+    """The ``k`` passages to show as an answer's sources, one per story: the passage the
+    reading's best sentence (the one an answer quotes) was read in, then the pool in retrieval
+    order. The passage an answer cites is then always among its sources.
+
+    Ordering every source by the reader's sentence scores instead was measured on
+    realtimeqa-2023 (386 questions, as of their dates): recall@5 0.819 against retrieval's
+    0.821 and this order's 0.824, so the retriever keeps the rest of the order."""
+    first: dict[str, Passage] = {}
+    for p in [*([reading.best.passage] if reading.best else []), *pool]:
+        first.setdefault(p.chunk.id, p)
+    # Ranked by position, not by the retriever's score, also where one story fills the k.
+    picked = diversify(list(enumerate(first.values())), k, 1, story_of, doc=lambda t: t[1].chunk.doc_id, score=lambda t: -t[0])
+    return [p for _, p in picked]
 
 
 def _all_in_question(q: Question, text: str) -> bool:

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from ..answer.compose import AS_OF_NOTE, DATE_LABEL, DIFFER_LEAD, DIGEST_SEPARATOR
+from ..answer.compose import AS_OF_NOTE, DATE_LABEL, DIFFER_LEAD, DIGEST_SEPARATOR, VERDICT
+from ..answer.question import statement
 from ..answer.verify import check_support, strip_markers
 from ..text import split_sentences
 from .gold import GoldItem
@@ -53,11 +54,15 @@ def count_unsupported(answer) -> tuple[int, int]:
         text = AS_OF_NOTE.sub("", text[len(short.rstrip(" .")) :], count=1).lstrip(". ")
         bad += not any(short.rstrip(" .") in c.quote for c in answer.citations)
     claims = 0
+    if text.startswith(VERDICT) and (claim := statement(answer.question)) is not None:
+        # "True." says the question's own statement holds: one cited sentence must state it.
+        claims, text = 1, text[len(VERDICT) :]
+        bad += not check_support(claim, list(by_n.values()), strict=True).supported
     if (m := DIFFER_LEAD.match(text)) is not None:
         # "Reports differ on Mar 4: 12 (Ledger) [1] against 14 (Courier) [2]." — each value must be
         # copied from the sentence it cites; the outlets and the day are the articles' own.
         values = re.findall(r"(.+?) \([^()]*\) \[(\d+)\]", m.group(1).replace(" against ", "\n"))
-        claims, text = len(values), text[m.end() :].lstrip()
+        claims, text = claims + len(values), text[m.end() :].lstrip()
         bad += sum(not (int(n) in by_n and v.strip() in by_n[int(n)]) for v, n in values)
     # A digest's items ("Mar 2: <sentence> [1] · Mar 3: …") are quotes under their articles' dates,
     # each read on its own (a headline item has no full stop to end it).
