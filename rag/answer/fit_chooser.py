@@ -15,54 +15,37 @@ when such an entry shows that its picks beat the reader's (cross-validated).
 from __future__ import annotations
 
 import argparse
-import json
-import pickle
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from . import fit as F
 from .choose import CHOOSER_FEATURES, choice_messages, chooser_row
-from .confidence import decide, missing_names
-from .reader import ALTERNATIVES, ShortAnswer
-from .score import WEIGHTS_FILE, save_model_entry
-
-
-def _alternatives(item, state):
-    groups, xs, ys = F._span_rows(item, state["s_oof"][item.id], state["priors"][item.fold])
-    if len(groups) < 2:
-        return None
-    probs = state["span_models"][item.fold].probabilities(xs)
-    order = [int(i) for i in np.argsort(-probs, kind="stable")[:ALTERNATIVES]]
-    q, cands, _, _, _ = item.read
-    alts = [ShortAnswer(groups[i].best.text, float(probs[i]), cands[groups[i].best.sentence], groups[i].best.start, groups[i].best.end) for i in order]
-    return groups, xs, ys, probs, order, alts
+from .fit_model import model_fit_inputs, oof_reading, report_entry
+from .score import WEIGHTS_FILE
 
 
 def collect(items, state, llm) -> list[dict]:
+    """One row per factoid question with two or more short answers: the model's pick among the
+    reader's best (out of fold), its chooser features, and whether it was right."""
     rows = []
     for n, it in enumerate(items):
-        if not it.factoid or it.id not in state["s_oof"]:
+        reading = oof_reading(it, state) if it.factoid else None
+        if reading is None or len(reading.alternatives) < 2:
             continue
-        found = _alternatives(it, state)
-        if found is None:
-            continue
-        groups, xs, ys, probs, order, alts = found
-        q, cands, _, arts, _ = it.read
+        alts = reading.alternatives
+        q, _, _, arts, _ = it.read
         texts = list(dict.fromkeys(a.text for a in alts))
         picked = llm.choose(choice_messages(q.text, alts, arts), texts)
         if picked is None:
             continue
         rank = next(k for k, a in enumerate(alts) if a.text == texts[picked])
-        g = order[rank]
-        s_logits = state["s_oof"][it.id]
-        base = decide(q, it.x, s_logits, xs, probs, [gr.best.sentence for gr in groups],
-                      missing_names(q, cands, arts)).rows[g]
-        text = it.texts[groups[g].best.sentence]
-        right = bool(it.answers) and (bool(ys[g]) or F._contains(text, it.answers))
-        rows.append({"id": it.id, "fold": it.fold, "x": chooser_row(base, agrees=rank == 0, probability=float(probs[g]), rank=rank).tolist(),
-                     "right": right, "short_right": bool(ys[g]), "reader_right": bool(state["labels"].get(it.id))})
+        choice = alts[rank]
+        short_right = F._matches(choice.text, it.answers)
+        right = bool(it.answers) and (short_right or F._contains(choice.candidate.with_context, it.answers))
+        x = chooser_row(reading.rows[rank], agrees=rank == 0, probability=choice.probability, rank=rank)
+        rows.append({"id": it.id, "fold": it.fold, "x": x.tolist(), "right": right, "short_right": short_right,
+                     "reader_right": bool(state["labels"].get(it.id))})
         if n % 25 == 0:
             print(f"  {len(rows)} picks", file=sys.stderr, flush=True)
     return rows
@@ -107,24 +90,6 @@ def main(argv: list[str] | None = None) -> None:
     # Only questions asked of their own corpus: the made-up unanswerable variants have no pick to judge.
     entry = fit(collect([it for it in items if F._natural(it)], state, llm))
     report_entry(args.out, "choosers", llm.name, entry, "picks better than the reader")
-
-
-def model_fit_inputs(cache: str, model: str):
-    """(the cached items, the reader's out-of-fold state on them, the loaded model): what fitting
-    a model's trust starts from."""
-    from ..llm import LlamaCppLLM
-
-    items = pickle.loads(Path(cache).read_bytes())
-    state, _ = F.run(items)
-    return items, state, LlamaCppLLM(model)
-
-
-def report_entry(out: str, section: str, name: str, entry: dict, verdict: str) -> None:
-    """Write a model's fitted entry into the weights file and print its folds and verdict."""
-    save_model_entry(out, section, name, entry)
-    for row in entry["folds"]:
-        print(json.dumps(row))
-    print(f"{name}: {verdict}: {entry['better_than_reader']}; wrote {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -33,25 +33,10 @@ import numpy as np
 
 from . import fit as F
 from .collect import _contains, _matches
-from .confidence import decide, missing_names
 from .extract import EVIDENCE, EXTRACTOR_FEATURES, MAX_TOKENS, extraction_messages, extractor_row, found
-from .fit_chooser import model_fit_inputs, report_entry
-from .reader import Reading, assemble
+from .fit_model import model_fit_inputs, oof_reading, report_entry
+from .reader import Reading
 from .score import WEIGHTS_FILE
-
-
-def oof_reading(item, state) -> Reading | None:
-    """The reading an item gets from the reader fitted without its fold."""
-    if item.id not in state["s_oof"]:
-        return None
-    q, cands, _, articles, _ = item.read
-    logits = state["s_oof"][item.id]
-    prior = state["priors"][item.fold]
-    groups, xs, _ = F._span_rows(item, logits, prior) if item.factoid else ([], np.zeros((0, 0)), np.zeros(0))
-    probs = state["span_models"][item.fold].probabilities(xs) if len(groups) else np.zeros(0)
-    missing = missing_names(q, cands, articles)
-    d = decide(q, item.x, logits, xs, probs, [g.best.sentence for g in groups], missing)
-    return assemble(q, cands, logits, groups, probs, d, state["confidence"][item.id], missing, 1.0)
 
 
 def _key(messages: list[dict]) -> str:
