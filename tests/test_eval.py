@@ -345,6 +345,9 @@ def test_count_unsupported_checks_a_true_verdict_against_its_quote():
     assert count_unsupported(stated) == (2, 0)  # the verdict and the quote
     freed = "True or false: at least 2,000 people have reportedly been freed?"
     assert count_unsupported(Answer(freed, f"True. {quote} [1]", citations=[_citation(1, quote)])) == (2, 1)
+    # A model may lead with a short answer too: it follows the verdict and is checked as a copy.
+    with_short = Answer(asked, f"True. 2,000. {quote} [1]", citations=[_citation(1, quote)], short="2,000")
+    assert count_unsupported(with_short) == (3, 0)
 
 
 def test_retrieval_and_citation_matching_use_whole_words():

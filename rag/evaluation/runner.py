@@ -48,16 +48,16 @@ def count_unsupported(answer) -> tuple[int, int]:
     for note in getattr(answer, "notes", None) or []:  # "Taking “he” to mean …": the assistant's, not a claim
         if text.startswith(note):
             text = text[len(note) :].lstrip()
-    bad = 0
+    bad = claims = 0
+    # The answer reads: notes, then "True." for a verdict, then the short answer, then the quotes.
+    if text.startswith(VERDICT) and (stated := statement(answer.question)) is not None:
+        # "True." says the question's own statement holds: one cited sentence must state it.
+        claims, text = 1, text[len(VERDICT) :]
+        bad += not check_support(stated, list(by_n.values()), strict=True).supported
     short = getattr(answer, "short", None)
     if short and text.startswith(short.rstrip(" .")):
         text = AS_OF_NOTE.sub("", text[len(short.rstrip(" .")) :], count=1).lstrip(". ")
         bad += not any(short.rstrip(" .") in c.quote for c in answer.citations)
-    claims = 0
-    if text.startswith(VERDICT) and (claim := statement(answer.question)) is not None:
-        # "True." says the question's own statement holds: one cited sentence must state it.
-        claims, text = 1, text[len(VERDICT) :]
-        bad += not check_support(claim, list(by_n.values()), strict=True).supported
     if (m := DIFFER_LEAD.match(text)) is not None:
         # "Reports differ on Mar 4: 12 (Ledger) [1] against 14 (Courier) [2]." — each value must be
         # copied from the sentence it cites; the outlets and the day are the articles' own.
