@@ -126,8 +126,10 @@ class Assistant:
         return compute.run(timeline, index, self.embedder, self.reader, topic, k=k, as_of=day)
 
     def retrieve(self, question: str, history: Sequence[dict] | None = None, *, k=None, as_of=None) -> list[Passage]:
-        """The ``k`` passages an answer to ``question`` would show as sources (no LLM).
+        """The retriever's ``k`` best passages for ``question``, one per story (no reading, no LLM).
 
+        An answer's sources are these with the passage it quotes put first (in place of the last
+        one's story when the retriever ranked that passage lower).
         Follow-ups are retrieved with their conversation, exactly as :meth:`ask` does.
         """
         k = self.settings.with_overrides(k=k).k

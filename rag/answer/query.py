@@ -4,8 +4,9 @@ One function serves answering, retrieval-only evaluation and fitting, so all
 three see exactly the same passages: the conversation resolves follow-ups, the
 question is analysed with the index's term statistics, and the hybrid search
 runs with ``as_of`` (no article published after it; newer ones first among
-equals). The reader reads a wide pool of passages; the ``k`` shown as sources
-are the best passage of each of the top stories (syndicated copies count once).
+equals). The reader reads a wide pool of passages; the ``k`` top passages are
+the best passage of each of the top stories (syndicated copies count once). An
+answer's sources lead with the passage it quotes (`rag.answer.reader.sources`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Plan:
     question: Question
     vector: np.ndarray
     pool: list[Passage]
-    passages: list[Passage]  # the k shown as sources
+    passages: list[Passage]  # the retriever's k best, one per story
     as_of: int | None  # the day the question is asked, or the snapshot day it asks about ("by Tuesday")
     window: TimeRange | None = None  # the days its time words name ("on Wednesday", "this week")
 
