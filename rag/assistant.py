@@ -128,8 +128,8 @@ class Assistant:
     def retrieve(self, question: str, history: Sequence[dict] | None = None, *, k=None, as_of=None) -> list[Passage]:
         """The retriever's ``k`` best passages for ``question``, one per story (no reading, no LLM).
 
-        An answer's sources are these with the passage it quotes put first (in place of the last
-        one's story when the retriever ranked that passage lower).
+        An answer's sources put the passage it quotes first, standing for its story, then these
+        (`rag.answer.reader.sources`).
         Follow-ups are retrieved with their conversation, exactly as :meth:`ask` does.
         """
         k = self.settings.with_overrides(k=k).k
