@@ -25,7 +25,7 @@ log = logging.getLogger("rag.ui")
 
 EXAMPLES = [
     "How many people were arrested?",
-    "Why did the protests start?",
+    "What caused the protests?",
     "What did Tokayev call the demonstrators?",
     "Which countries sent troops?",
 ]

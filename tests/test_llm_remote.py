@@ -136,9 +136,12 @@ def test_remote_answers_do_not_run_on_the_compute_thread(seed_index, embedder, s
     with Served(fake_server(script)) as s:
         assistant = rag.Assistant.load(seed_index, embedder=embedder, reader=seed_reader, llm_url=s.url, mode="generative")
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (assistant.ask("Why did the protests start?"), done.set()))
+        worker = threading.Thread(target=lambda: (assistant.ask("What caused the protests?"), done.set()))
         worker.start()
+        deadline = time.monotonic() + 60
         while not script.bodies:  # the request has reached the server, which now stalls
+            # an answer that never asks the model (an abstention) fails here instead of hanging
+            assert not done.is_set() and time.monotonic() < deadline, "the question never reached the model"
             time.sleep(0.05)
         # Meanwhile, local work on the compute thread is not stuck behind it.
         assert compute.submit(lambda: "free").result(timeout=20) == "free"

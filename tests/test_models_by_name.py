@@ -115,7 +115,7 @@ def test_a_cached_reference_runs_offline_as_the_named_model(tmp_path, monkeypatc
     ref = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF:q4_1"
     assistant = rag.Assistant.load(seed_index, embedder=embedder, reader=seed_reader, model=ref, mode="generative")
     assert assistant.model_name == ref
-    answer = assistant.ask("Why did the protests start?")
+    answer = assistant.ask("What caused the protests?")
     assert answer.citations and not answer.abstained
     assert assistant.llm.loaded.path.resolve().parent.name == "blobs"  # it read the cached copy
 

@@ -15,7 +15,7 @@ from conftest import ARRESTED, ARRESTED_SENTENCE, FakeLLM
 
 from rag.openai_api import MODEL_ID, openai_routes
 
-PROTESTS = "Why did the protests start?"
+PROTESTS = "What caused the protests?"
 SUPPORTED = "The protests started over a rise in fuel prices."
 
 

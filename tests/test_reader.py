@@ -94,13 +94,11 @@ def test_a_confident_short_answer_leads_the_answer(seed_assistant):
 
 
 def test_why_questions_get_sentences_not_a_short_answer(seed_assistant):
-    answer = seed_assistant.ask("Why did the protests start?")
+    answer = seed_assistant.ask("Why is it hard to know how bad the chaos in Almaty really is?")
     assert not answer.abstained and answer.short is None
-    assert "price controls" in answer.text
+    assert "internet was shut off" in answer.text
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 12 open): the preamble no longer causes the abstention "
-                   "(see the reason test below), but it lowers every sentence's score until the reader abstains")
 def test_context_words_no_article_repeats_do_not_cause_an_abstention(seed_assistant):
     # "former Soviet republic" and "crackdown" appear nowhere; the answer is still there.
     answer = seed_assistant.ask("In the crackdown in the former Soviet republic, how many people were arrested?")

@@ -1,26 +1,31 @@
-"""Score: the fitted linear models that turn features into logits and probabilities.
+"""Score: the fitted models that turn features into logits and probabilities.
 
 Parameters live in ``weights.json`` beside this file, written by
 `rag.answer.fit` (which also records how they were fitted and their
-cross-validated figures). Applying them needs only numpy: each model is a
-standardisation (mean, scale) and a logistic regression (coefficients,
-intercept) over named features, so a refit with other features is detected
-rather than silently misapplied.
+cross-validated figures). Each model names its features, so a refit with other
+features is detected rather than silently misapplied. Two kinds:
+
+- `LinearModel`: a standardisation (mean, scale) and a logistic regression
+  (coefficients, intercept), applied with numpy;
+- `TreeModel`: gradient-boosted trees fitted by LightGBM and stored as an ONNX
+  graph, applied by onnxruntime (which answering already loads for its
+  embedder), so answering imports neither LightGBM nor scikit-learn.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import RagError
 
-__all__ = ["LinearModel", "Weights", "load_weights", "WEIGHTS_FILE"]
+__all__ = ["LinearModel", "TreeModel", "Weights", "load_weights", "model_from_dict", "WEIGHTS_FILE"]
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -75,10 +80,53 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class TreeModel:
+    """A binary classifier of gradient-boosted trees over named features (LightGBM, converted
+    to ONNX by onnxmltools at fitting time). ``logits`` are the log-odds of its probability,
+    so it stands wherever a non-softmax `LinearModel` does."""
+
+    features: tuple[str, ...]
+    onnx: bytes
+    info: dict = field(default_factory=dict)  # how it was fitted, and each feature's share of the gain
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TreeModel:
+        return cls(tuple(d["features"]), base64.b64decode(d["onnx"]), d.get("info", {}))
+
+    def to_dict(self) -> dict:
+        return {"kind": "trees", "features": list(self.features), "info": self.info,
+                "onnx": base64.b64encode(self.onnx).decode("ascii")}
+
+    @cached_property
+    def _session(self):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # a few hundred rows: threads cost more than they save
+        opts.log_severity_level = 3  # the converter declares the label output's shape as (1,): a harmless warning per call
+        return ort.InferenceSession(self.onnx, opts, providers=["CPUExecutionProvider"])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.zeros(len(x))
+        s = self._session
+        out = s.run(["probabilities"], {s.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float64)[:, 1]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        p = np.clip(self.probabilities(x), 1e-7, 1 - 1e-7)
+        return np.log(p) - np.log1p(-p)
+
+
+def model_from_dict(d: dict) -> LinearModel | TreeModel:
+    return TreeModel.from_dict(d) if d.get("kind") == "trees" else LinearModel.from_dict(d)
+
+
+@dataclass(frozen=True)
 class Weights:
     """Everything the reader was fitted to: three models, a label table and the thresholds."""
 
-    sentence: LinearModel
+    sentence: LinearModel | TreeModel
     span: LinearModel
     confidence: LinearModel
     label_prior: dict[str, dict[str, float]]  # answer class -> entity label -> log-odds
@@ -96,7 +144,7 @@ class Weights:
 def weights_from_dict(d: dict, features: dict[str, tuple[str, ...]]) -> Weights:
     models = {}
     for name in ("sentence", "span", "confidence"):
-        m = LinearModel.from_dict(d[name])
+        m = model_from_dict(d[name])
         if name in features and m.features != features[name]:
             raise RagError(
                 f"the reader's fitted {name} model has features {list(m.features)}, the code computes "

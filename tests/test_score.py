@@ -1,0 +1,61 @@
+"""The fitted models' storage: what `rag.answer.fit` writes is what answering applies."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.answer.features import SENTENCE_FEATURES
+from rag.answer.fit import _fit_trees
+from rag.answer.score import WEIGHTS_FILE, LinearModel, TreeModel, load_weights, model_from_dict
+
+
+def _data(n=3000, seed=0):
+    # A label that needs an interaction (neither feature alone decides it): what trees are for.
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    return x, (x[:, 0] * x[:, 1] + 0.3 * x[:, 2] > 0)
+
+
+def test_trees_round_trip_through_the_weights_file_and_match_lightgbm():
+    import lightgbm as lgb
+
+    from rag.answer.fit import TREES
+
+    x, y = _data()
+    model = _fit_trees(x, y, ("a", "b", "c"))
+    assert isinstance(model, TreeModel)
+    loaded = model_from_dict(json.loads(json.dumps(model.to_dict())))
+    assert isinstance(loaded, TreeModel) and loaded.features == ("a", "b", "c")
+    test_x, test_y = _data(500, seed=1)
+    # The ONNX graph answering runs gives LightGBM's own probabilities (float32 inputs).
+    reference = lgb.LGBMClassifier(**TREES, verbose=-1, deterministic=True, n_jobs=1).fit(x, y.astype(int))
+    expected = reference.predict_proba(test_x.astype(np.float32).astype(np.float64))[:, 1]
+    assert np.allclose(loaded.probabilities(test_x), expected, atol=1e-5)
+    logits = loaded.logits(test_x)
+    assert np.allclose(1 / (1 + np.exp(-logits)), expected, atol=1e-5)
+    # and it learnt the interaction a linear model cannot
+    assert ((logits > 0) == test_y).mean() > 0.85
+    assert loaded.probabilities(np.zeros((0, 3))).shape == (0,)
+
+
+def test_trees_report_each_features_share_of_the_gain():
+    x, y = _data()
+    share = _fit_trees(x, y, ("a", "b", "c")).info["gain_share"]
+    assert set(share) == {"a", "b", "c"} and sum(share.values()) == pytest.approx(1.0, abs=1e-3)
+    assert min(share["a"], share["b"]) > share["c"]
+
+
+def test_one_class_falls_back_to_a_constant_linear_model():
+    x, _ = _data(50)
+    model = _fit_trees(x, np.ones(50, dtype=bool), ("a", "b", "c"))
+    assert isinstance(model, LinearModel) and (model.probabilities(x) > 0.99).all()
+
+
+def test_the_shipped_sentence_model_is_trees_over_the_codes_features():
+    shipped = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    assert shipped["sentence"]["kind"] == "trees"
+    w = load_weights()
+    assert isinstance(w.sentence, TreeModel) and w.sentence.features == SENTENCE_FEATURES
+    p = w.sentence.probabilities(np.zeros((4, len(SENTENCE_FEATURES))))
+    assert p.shape == (4,) and ((p > 0) & (p < 1)).all()
