@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.answer.features import SENTENCE_FEATURES
-from rag.answer.fit import _fit_trees
+from rag.answer.learners import TREES, fit_trees
 from rag.answer.score import WEIGHTS_FILE, LinearModel, TreeModel, load_weights, model_from_dict
 
 
@@ -20,10 +20,9 @@ def _data(n=3000, seed=0):
 def test_trees_round_trip_through_the_weights_file_and_match_lightgbm():
     import lightgbm as lgb
 
-    from rag.answer.fit import TREES
 
     x, y = _data()
-    model = _fit_trees(x, y, ("a", "b", "c"))
+    model = fit_trees(x, y, ("a", "b", "c"))
     assert isinstance(model, TreeModel)
     loaded = model_from_dict(json.loads(json.dumps(model.to_dict())))
     assert isinstance(loaded, TreeModel) and loaded.features == ("a", "b", "c")
@@ -41,14 +40,14 @@ def test_trees_round_trip_through_the_weights_file_and_match_lightgbm():
 
 def test_trees_report_each_features_share_of_the_gain():
     x, y = _data()
-    share = _fit_trees(x, y, ("a", "b", "c")).info["gain_share"]
+    share = fit_trees(x, y, ("a", "b", "c")).info["gain_share"]
     assert set(share) == {"a", "b", "c"} and sum(share.values()) == pytest.approx(1.0, abs=1e-3)
     assert min(share["a"], share["b"]) > share["c"]
 
 
 def test_one_class_falls_back_to_a_constant_linear_model():
     x, _ = _data(50)
-    model = _fit_trees(x, np.ones(50, dtype=bool), ("a", "b", "c"))
+    model = fit_trees(x, np.ones(50, dtype=bool), ("a", "b", "c"))
     assert isinstance(model, LinearModel) and (model.probabilities(x) > 0.99).all()
 
 

@@ -5,7 +5,7 @@ Every question is planned and read exactly as answering does (`rag.answer.query`
 fitted in turn, each on the previous one's out-of-fold output:
 
 1. the sentence model: does this sentence hold a gold answer? Small
-   gradient-boosted trees (LightGBM, ``TREES``), because what a feature is
+   gradient-boosted trees (LightGBM, ``rag.answer.learners.TREES``), because what a feature is
    worth depends on the others (a close embedding match means little when the
    question's names are missing): out of fold they beat the logistic regression
    in every week's fold;
@@ -45,13 +45,9 @@ import numpy as np
 from .collect import Item, _contains, _matches, _placeholder, _week_folds, collect
 from .confidence import CONFIDENCE_FEATURES, decide, missing_names
 from .features import SENTENCE_FEATURES, SPAN_FEATURES, span_features, span_groups
+from .learners import C, best_threshold, fit_conditional_logit, fit_logistic, fit_trees
 from .reader import SPAN_SENTENCES, _all_in_question
-from .score import WEIGHTS_FILE, LinearModel, TreeModel, Weights
-
-C = 1.0
-# The sentence model's trees: few, shallow and slowly learnt, so that a few hundred questions
-# cannot be memorised (the same out-of-fold gain held from 100 trees of 4 leaves to 300 of 16).
-TREES = {"n_estimators": 100, "num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 40, "reg_lambda": 1.0}
+from .score import WEIGHTS_FILE, LinearModel, Weights
 
 
 def _natural(item: Item) -> bool:
@@ -70,61 +66,6 @@ def _balanced(items: list[Item]) -> np.ndarray:
         counts[g] += 1
     w = np.array([1.0 / counts[g] for g in group])
     return w * len(w) / w.sum()
-
-
-def _fit(x: np.ndarray, y: np.ndarray, names, weight: np.ndarray | None = None) -> LinearModel:
-    from sklearn.linear_model import LogisticRegression
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    if len(set(y.tolist())) < 2:
-        return LinearModel(tuple(names), mean, scale, np.zeros(x.shape[1]), 10.0 if y.any() else -10.0)
-    m = LogisticRegression(C=C, max_iter=5000).fit((x - mean) / scale, y, sample_weight=weight)
-    return LinearModel(tuple(names), mean, scale, m.coef_[0], float(m.intercept_[0]))
-
-
-def _fit_trees(x: np.ndarray, y: np.ndarray, names) -> LinearModel | TreeModel:
-    """Gradient-boosted trees (LightGBM), converted to ONNX so that answering applies them with
-    onnxruntime; the out-of-fold figures are computed through the same conversion."""
-    if len(set(y.tolist())) < 2:
-        return _fit(x, y, names)
-    import lightgbm as lgb
-    from onnxmltools import convert_lightgbm
-    from onnxmltools.convert.common.data_types import FloatTensorType
-
-    m = lgb.LGBMClassifier(**TREES, verbose=-1, deterministic=True, n_jobs=1).fit(x, y.astype(int))
-    graph = convert_lightgbm(m.booster_, initial_types=[("x", FloatTensorType([None, x.shape[1]]))], zipmap=False,
-                             target_opset=15)
-    gain = m.booster_.feature_importance("gain")
-    share = {n: round(float(g / max(gain.sum(), 1e-12)), 4) for n, g in zip(names, gain)}
-    return TreeModel(tuple(names), graph.SerializeToString(), {"lightgbm": TREES, "gain_share": share})
-
-
-def _fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = 1.0) -> LinearModel:
-    """A conditional logit: per question, softmax over its candidates, fitted to put the mass on
-    the right ones (L2-penalised, standardised features, scipy's L-BFGS)."""
-    from scipy.optimize import minimize
-
-    x_all = np.concatenate([x for x, _ in groups])
-    mean = x_all.mean(axis=0)
-    scale = x_all.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    data = [((x - mean) / scale, y / y.sum()) for x, y in groups if y.any()]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.0, np.zeros_like(w)
-        for x, target in data:
-            z = x @ w
-            z -= z.max()
-            p = np.exp(z)
-            p /= p.sum()
-            total -= float(target @ np.log(p + 1e-12))
-            grad -= x.T @ (target - p)
-        return total + l2 * float(w @ w) / 2, grad + l2 * w
-
-    w = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B").x
-    return LinearModel(tuple(names), mean, scale, w, 0.0, softmax=True)
 
 
 def _label_table(rows: list[tuple[str, str, bool]]) -> dict[str, dict[str, float]]:
@@ -177,23 +118,13 @@ def _decide(item: Item, s_logits: np.ndarray, span_model: LinearModel | None, pr
     return d.rows[d.pick], item.texts[d.lead], groups[d.pick].best.text, bool(ys[d.pick]), float(sp[d.pick])
 
 
-def _best_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
-    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong)."""
-    order = np.argsort(-conf)
-    total = np.cumsum(gain[order])
-    if not len(total) or total.max() <= 0:
-        return float(conf.max() + 1e-6) if len(conf) else 1.0
-    k = int(np.argmax(total))
-    return float(conf[order[k]])
-
-
 def run(items: list[Item]) -> tuple[dict, list[dict]]:
     folds = sorted({it.fold for it in items})
     # 1. sentence model, out of fold
     s_oof: dict[str, np.ndarray] = {}
     for f in folds:
         train = [it for it in items if it.fold != f and len(it.y)]
-        m = _fit_trees(np.concatenate([it.x for it in train]), np.concatenate([it.y for it in train]), SENTENCE_FEATURES)
+        m = fit_trees(np.concatenate([it.x for it in train]), np.concatenate([it.y for it in train]), SENTENCE_FEATURES)
         for it in items:
             if it.fold == f and len(it.y):
                 s_oof[it.id] = m.logits(it.x)
@@ -214,7 +145,7 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
             if len(y):
                 rows.append((x, y))
         priors[f] = prior
-        span_models[f] = _fit_softmax(rows, SPAN_FEATURES)
+        span_models[f] = fit_conditional_logit(rows, SPAN_FEATURES)
     # 3. confidence rows, labels, out of fold
     decided = {it.id: _decide(it, s_oof[it.id], span_models[it.fold], priors[it.fold]) for it in readable}
     labels_sentence, short_gain = {}, {}
@@ -226,16 +157,16 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
     thresholds: dict[int, tuple[float, float]] = {}
     for f in folds:
         train = [it for it in readable if it.fold != f]
-        m = _fit(np.stack([decided[it.id][0] for it in train]), np.array([labels_sentence[it.id] for it in train]),
+        m = fit_logistic(np.stack([decided[it.id][0] for it in train]), np.array([labels_sentence[it.id] for it in train]),
                  CONFIDENCE_FEATURES, _balanced(train))
         # The threshold is set on the questions as asked: the made-up unanswerable ones teach the
         # model what a missing answer looks like, but would overstate how often one is missing.
         natural = [it for it in train if _natural(it)]
         c_train = m.probabilities(np.stack([decided[it.id][0] for it in natural]))
         gain = np.array([1.0 if labels_sentence[it.id] else -1.0 for it in natural])
-        t_answer = _best_threshold(c_train, gain)
+        t_answer = best_threshold(c_train, gain)
         shorts = [it for it in train if decided[it.id][2] is not None]
-        t_short = _best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([short_gain[it.id] for it in shorts])) if shorts else 1.0
+        t_short = best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([short_gain[it.id] for it in shorts])) if shorts else 1.0
         thresholds[f] = (t_answer, t_short)
         for it in readable:
             if it.fold == f:
@@ -283,7 +214,7 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
 def fit_all(items: list[Item]) -> Weights:
     state, report = run(items)
     readable = state["readable"]
-    sentence = _fit_trees(np.concatenate([it.x for it in readable]), np.concatenate([it.y for it in readable]), SENTENCE_FEATURES)
+    sentence = fit_trees(np.concatenate([it.x for it in readable]), np.concatenate([it.y for it in readable]), SENTENCE_FEATURES)
     placeholder = _placeholder()
     table_rows, xs = [], []
     for it in readable:
@@ -296,16 +227,16 @@ def fit_all(items: list[Item]) -> Weights:
             _, x, y = _span_rows(it, state["s_oof"][it.id], prior)
             if len(y):
                 xs.append((x, y))
-    span = _fit_softmax(xs, SPAN_FEATURES)
+    span = fit_conditional_logit(xs, SPAN_FEATURES)
     decided = {it.id: _decide(it, state["s_oof"][it.id], span, prior) for it in readable}
     conf_x = np.stack([decided[it.id][0] for it in readable])
     labels = np.array([_contains(decided[it.id][1], it.answers) or (decided[it.id][2] is not None and decided[it.id][3]) for it in readable])
-    confidence = _fit(conf_x, labels, CONFIDENCE_FEATURES, _balanced(readable))
+    confidence = fit_logistic(conf_x, labels, CONFIDENCE_FEATURES, _balanced(readable))
     natural = np.array([_natural(it) for it in readable])
     gain = np.where(labels, 1.0, -1.0)
-    t_answer = _best_threshold(confidence.probabilities(conf_x)[natural], gain[natural])
+    t_answer = best_threshold(confidence.probabilities(conf_x)[natural], gain[natural])
     shorts = [it for it in readable if decided[it.id][2] is not None]
-    t_short = _best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([1.0 if decided[it.id][3] else -1.0 for it in shorts]))
+    t_short = best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([1.0 if decided[it.id][3] else -1.0 for it in shorts]))
     info = {"fitted": date.today().isoformat(), "questions": len(items), "folds": report, "C": C}
     return Weights(sentence, span, confidence, prior.label_prior, t_answer, t_short, info, {})
 

@@ -35,6 +35,7 @@ from . import fit as F
 from .collect import _contains, _matches
 from .extract import EVIDENCE, EXTRACTOR_FEATURES, MAX_TOKENS, extraction_messages, extractor_row, found
 from .fit_model import model_fit_inputs, oof_reading, report_entry
+from .learners import best_threshold, fit_logistic
 from .reader import Reading
 from .score import WEIGHTS_FILE
 
@@ -109,7 +110,7 @@ def _policy_thresholds(trust: np.ndarray, located: np.ndarray, model_gain: np.nd
     for t_m in candidates:
         by_model = located & (trust >= t_m)
         rest = ~by_model
-        t_r = F._best_threshold(conf[rest], reader_gain[rest]) if rest.any() else np.inf
+        t_r = best_threshold(conf[rest], reader_gain[rest]) if rest.any() else np.inf
         total = model_gain[by_model].sum() + reader_gain[rest & (conf >= t_r)].sum()
         if total > best[0]:
             best = (total, float(t_m), float(t_r))
@@ -132,7 +133,7 @@ def fit(items, state, asked) -> dict:
 
     def fitted(sel: np.ndarray):
         train = sel & located
-        m = F._fit(x[train], y[train], EXTRACTOR_FEATURES, weight[train] * train.sum() / weight[train].sum())
+        m = fit_logistic(x[train], y[train], EXTRACTOR_FEATURES, weight[train] * train.sum() / weight[train].sum())
         nat = sel & natural
         t_m, t_r = _policy_thresholds(m.probabilities(x[nat]), located[nat], np.where(y[nat], 1.0, -1.0), conf[nat],
                                       np.where(reader_right[nat], 1.0, -1.0))
