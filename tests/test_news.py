@@ -766,9 +766,6 @@ def test_the_death_toll_as_of_tuesday_uses_no_later_report(story):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known miss (issue 13 open): with the sentence model as trees, the reading of "
-                   "'How many people are still missing?' on Saturday is estimated 32% likely right, under the fitted "
-                   "threshold of 38%, so it abstains")
 def test_latest_wins_rereads_saturdays_reports(story, embedder, seed_reader):
     """Asked on Saturday how many are still missing, the reader alone prefers Tuesday's report (35); the
     re-read of Saturday's reports answers instead (six)."""
@@ -807,9 +804,6 @@ def test_by_tuesday_answers_tuesdays_toll(story):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known miss (issue 13 open): with the sentence model as trees, the reading of "
-                   "'How many people are still missing?' on Saturday is estimated 32% likely right, under the fitted "
-                   "threshold of 38%, so it abstains")
 def test_still_missing_leads_with_the_dated_figure(story):
     answer = story.ask("How many people are still missing?", as_of="2026-03-07")
     assert not answer.abstained, answer.text

@@ -58,3 +58,18 @@ def test_the_shipped_sentence_model_is_trees_over_the_codes_features():
     assert isinstance(w.sentence, TreeModel) and w.sentence.features == SENTENCE_FEATURES
     p = w.sentence.probabilities(np.zeros((4, len(SENTENCE_FEATURES))))
     assert p.shape == (4,) and ((p > 0) & (p < 1)).all()
+
+
+def test_a_rarely_seen_label_does_not_outrank_the_label_answers_usually_carry():
+    from rag.answer.fit import _label_table
+
+    # "who" questions: PERSON spans right 30 times in 500; QUANTITY seen 4 times, never right.
+    rows = [("person", "PERSON", i < 30) for i in range(500)] + [("person", "QUANTITY", False)] * 4
+    rows += [("person", "ORG", i < 2) for i in range(100)]
+    table = _label_table(rows)["person"]
+    assert table["PERSON"] > table["ORG"] > table["QUANTITY"]
+    # A label never seen among the class's candidates is no likelier than the least likely seen.
+    assert table["*"] == min(v for k, v in table.items() if k != "*")
+    # The shipped table has the same order for "who" questions.
+    shipped = load_weights().label_prior["person"]
+    assert shipped["PERSON"] == max(shipped.values()) and shipped["QUANTITY"] < shipped["ORG"]
