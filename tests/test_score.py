@@ -20,7 +20,6 @@ def _data(n=3000, seed=0):
 def test_trees_round_trip_through_the_weights_file_and_match_lightgbm():
     import lightgbm as lgb
 
-
     x, y = _data()
     model = fit_trees(x, y, ("a", "b", "c"))
     assert isinstance(model, TreeModel)

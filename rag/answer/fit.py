@@ -166,7 +166,7 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
     for f in folds:
         train = [it for it in readable if it.fold != f]
         m = fit_logistic(np.stack([decided[it.id][0] for it in train]), np.array([labels_sentence[it.id] for it in train]),
-                 CONFIDENCE_FEATURES, _balanced(train))
+                         CONFIDENCE_FEATURES, _balanced(train))
         # The threshold is set on the questions as asked: the made-up unanswerable ones teach the
         # model what a missing answer looks like, but would overstate how often one is missing.
         natural = [it for it in train if _natural(it)]

@@ -22,12 +22,18 @@ C = 1.0
 TREES = {"n_estimators": 100, "num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 40, "reg_lambda": 1.0}
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, names, weight: np.ndarray | None = None) -> LinearModel:
-    from sklearn.linear_model import LogisticRegression
-
+def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and spread (1 where a column is constant, so it divides harmlessly)."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, names, weight: np.ndarray | None = None) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = _standardisation(x)
     if len(set(y.tolist())) < 2:
         return LinearModel(tuple(names), mean, scale, np.zeros(x.shape[1]), 10.0 if y.any() else -10.0)
     m = LogisticRegression(C=C, max_iter=5000).fit((x - mean) / scale, y, sample_weight=weight)
@@ -57,9 +63,7 @@ def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], names, l2
     from scipy.optimize import minimize
 
     x_all = np.concatenate([x for x, _ in groups])
-    mean = x_all.mean(axis=0)
-    scale = x_all.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardisation(x_all)
     data = [((x - mean) / scale, y / y.sum()) for x, y in groups if y.any()]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
