@@ -492,6 +492,50 @@ def test_a_digest_of_a_count_quotes_only_sentences_giving_a_number():
         assert ("evac-04" not in [c.doc_id for c, _ in news.digest]) == numbers_only, question
 
 
+LATEST = {
+    **TOLL_ARTICLES,
+    "report-05": _make("report-05", [
+        "Army helicopters have lifted 212 people from rooftops since Tuesday.",
+        "Police said on Thursday that 15 people were still missing.",
+        "The death toll from the floods stands at 17, police said.",
+        "About 8,300 people have been evacuated since Monday.",
+    ], "2026-03-05", "Capital Post"),
+}
+
+
+def _latest_reading() -> Reading:
+    report = LATEST["report-05"]
+    ranked = [_cand(report, 2), _cand(LATEST["toll-03"]), _cand(report, 3), _cand(report, 1), _cand(LATEST["toll-02"]),
+              _cand(report, 0)]
+    return Reading(ranked=ranked, probabilities=[0.6, 0.5, 0.4, 0.3, 0.2, 0.1], confidence=0.2, answerable=False)
+
+
+def test_the_latest_on_a_story_gives_more_of_the_newest_report_in_its_own_order():
+    items = dated_digest(_latest_reading(), LATEST, "the floods", None, latest=True)
+    # Earlier days keep one sentence on the subject each (Monday's lacks the floods); the newest
+    # report adds its best-ranked other sentences (not the helicopters, ranked last), quoted in the
+    # report's order.
+    assert [c.text for c, _ in items] == [
+        "The death toll from the floods rose to 11 on Tuesday.",
+        "Police said on Thursday that 15 people were still missing.",
+        "The death toll from the floods stands at 17, police said.",
+        "About 8,300 people have been evacuated since Monday.",
+    ]
+    assert len(items) <= DIGEST_DAYS
+    # Asked how the toll changed, the newest day gives its one best sentence, like every day.
+    assert [c.doc_id for c, _ in dated_digest(_latest_reading(), LATEST, "the floods", None)] == ["toll-03", "report-05"]
+
+
+def test_arrange_reads_the_latest_on_a_story_as_a_digest_ending_with_the_newest_report():
+    reading = _latest_reading()
+    news = arrange(Question("What's the latest on the floods?", "other"), reading, [c.passage for c in reading.ranked],
+                   LATEST, None, lambda d: pytest.fail("re-read"))
+    assert [c.doc_id for c, _ in news.digest][-3:] == ["report-05"] * 3
+    text, _ = digest(news.digest, LATEST, SAT)
+    # One date for the newest day's three sentences.
+    assert text.count("Mar 5:") == 1 and text.endswith("About 8,300 people have been evacuated since Monday. [4]")
+
+
 # -- 1. compose: digest, disagreement, day_label, dated extractive answers ------------------------------
 
 

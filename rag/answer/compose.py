@@ -124,12 +124,19 @@ def extractive(
 def digest(
     items: list[tuple[SentenceCandidate, float]], articles: dict[str, Article], as_of: int | None
 ) -> tuple[str, list[Citation]]:
-    """A dated digest: "Mar 2: <sentence> [1] · Mar 3: <sentence> [2]", in date order."""
+    """A dated digest: "Mar 2: <sentence> [1] · Mar 3: <sentence> [2] <sentence> [3]", in date
+    order, a day's sentences under one date."""
     parts, citations = [], []
+    last_label = None
     for i, (cand, p) in enumerate(items, start=1):
         article = articles[cand.doc_id]
         citations.append(citation(i, cand, cand.sentence, article, p))
-        parts.append(f"{day_label(article.published, as_of)}: {attach(cand.text, [f'[{i}]'])}")
+        label, quoted = day_label(article.published, as_of), attach(cand.text, [f"[{i}]"])
+        if label == last_label:
+            parts[-1] += f" {quoted}"
+        else:
+            parts.append(f"{label}: {quoted}")
+        last_label = label
     return DIGEST_SEPARATOR.join(parts), citations
 
 

@@ -5,7 +5,7 @@ The reader's fitter (`rag.answer.fit`) and the fitters of a model's trust
 model is fitted the same way wherever it is used: a logistic regression
 (scikit-learn), a conditional logit over each question's candidates (scipy), or
 gradient-boosted trees (LightGBM, written as ONNX for onnxruntime); and a
-threshold is the one that maximised right minus wrong.
+threshold is the one that maximised right minus wrong (its median over resamples).
 """
 
 from __future__ import annotations
@@ -81,11 +81,29 @@ def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], names, l2
     return LinearModel(tuple(names), mean, scale, w, 0.0, softmax=True)
 
 
+RESAMPLES = 101  # bootstrap samples a threshold is the median over (odd: the median is one of them)
+
+
 def best_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
-    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong)."""
-    order = np.argsort(-conf)
+    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong), as the median
+    of its maximiser over bootstrap resamples (seeded, so a refit is repeatable).
+
+    Near its top the gain curve is flat and ragged: the maximiser of one sample jumps between
+    distant confidences of almost equal gain (two fits of nearly the same model gave answer
+    thresholds of 0.29 and 0.42), and the shipped threshold decides every answer. The median
+    over resamples stays where the curve is high for most samples. Out of fold (six week folds,
+    the same items) it was 0.420 / 0.221 against 0.413 / 0.216 for the single maximiser."""
+    conf, gain = np.asarray(conf, dtype=np.float64), np.asarray(gain, dtype=np.float64)
+    if not len(conf):
+        return 1.0
+    rng = np.random.default_rng(0)
+    picks = [_argmax_threshold(conf[i], gain[i]) for i in (rng.integers(0, len(conf), len(conf)) for _ in range(RESAMPLES))]
+    return float(np.median(picks))
+
+
+def _argmax_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
+    order = np.argsort(-conf, kind="stable")
     total = np.cumsum(gain[order])
-    if not len(total) or total.max() <= 0:
-        return float(conf.max() + 1e-6) if len(conf) else 1.0
-    k = int(np.argmax(total))
-    return float(conf[order[k]])
+    if total.max() <= 0:
+        return float(conf.max() + 1e-6)  # answering nothing is best: above every confidence
+    return float(conf[order[int(np.argmax(total))]])

@@ -61,6 +61,7 @@ from .reader import Reading, ShortAnswer
 __all__ = ["News", "arrange", "asks_latest", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
 
 DIGEST_DAYS = 5  # a digest quotes at most this many days
+LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the newest report
 # …from the reader's best sentences. The subject (and number) tests keep a digest to its story, so the
 # pool can be wide: 12 missed days whose one report of the figure ranked lower.
 DIGEST_POOL = 40
@@ -127,7 +128,8 @@ def arrange(
         return News(replace(reading, answerable=False, reason=f"no passage tells of {_years(window)}"), [], [])
     subject = digest_subject(q.text)
     if subject is not None:
-        return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text))))
+        return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text)),
+                                              latest=bool(_LATEST.search(q.text))))
     newest = False
     target = _target_day(shown, articles, window)
     if target is not None and ((window is not None and window.one_day) or (window is None and asks_latest(q.text))):
@@ -235,10 +237,12 @@ def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAn
 
 def dated_digest(
     reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None,
-    *, counted: bool = False,
+    *, counted: bool = False, latest: bool = False,
 ) -> list[tuple[SentenceCandidate, float]]:
     """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
-    sentences that give a number (in digits or words)."""
+    sentences that give a number (in digits or words). With ``latest`` ("what's the latest on
+    the floods?") the newest day also gives up to `LATEST_FACTS` sentences of its report, the
+    ones the reader ranked best, since what is new is what was asked."""
     from .claim import digits
 
     stems = list(dict.fromkeys(content_terms(subject)))
@@ -258,4 +262,18 @@ def dated_digest(
         # A change needs its start and its latest state; the middle keeps its best-matching days.
         middle = sorted(days[1:-1], key=lambda d: -best_by_day[d][1])[: DIGEST_DAYS - 2]
         days = sorted([days[0], *middle, days[-1]])
-    return [best_by_day[d] for d in days] if len(days) >= 2 else []
+    if len(days) < 2:
+        return []
+    items = [best_by_day[d] for d in days]
+    if latest:
+        newest = items[-1][0]
+        more = [
+            (c, p) for c, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL])
+            if c.doc_id == newest.doc_id and c.sentence.start != newest.sentence.start
+        ]
+        more = more[: LATEST_FACTS - 1]
+        earlier = DIGEST_DAYS - 1 - len(more)  # the digest stays within DIGEST_DAYS sentences
+        items = (items[:-1][-earlier:] if earlier > 0 else []) + sorted(
+            [items[-1], *more], key=lambda cp: cp[0].sentence.start  # the report's own order
+        )
+    return items
