@@ -45,7 +45,7 @@ import numpy as np
 from .collect import Item, _contains, _matches, _placeholder, _week_folds, collect
 from .confidence import CONFIDENCE_FEATURES, decide, missing_names
 from .features import SENTENCE_FEATURES, SPAN_FEATURES, span_features, span_groups
-from .learners import C, best_threshold, fit_conditional_logit, fit_logistic, fit_trees
+from .learners import C, fit_conditional_logit, fit_logistic, fit_trees, steady_threshold
 from .reader import SPAN_SENTENCES, _all_in_question
 from .score import WEIGHTS_FILE, LinearModel, Weights
 
@@ -172,9 +172,9 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
         natural = [it for it in train if _natural(it)]
         c_train = m.probabilities(np.stack([decided[it.id][0] for it in natural]))
         gain = np.array([1.0 if labels_sentence[it.id] else -1.0 for it in natural])
-        t_answer = best_threshold(c_train, gain)
+        t_answer = steady_threshold(c_train, gain)
         shorts = [it for it in train if decided[it.id][2] is not None]
-        t_short = best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([short_gain[it.id] for it in shorts])) if shorts else 1.0
+        t_short = steady_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([short_gain[it.id] for it in shorts])) if shorts else 1.0
         thresholds[f] = (t_answer, t_short)
         for it in readable:
             if it.fold == f:
@@ -242,9 +242,9 @@ def fit_all(items: list[Item]) -> Weights:
     confidence = fit_logistic(conf_x, labels, CONFIDENCE_FEATURES, _balanced(readable))
     natural = np.array([_natural(it) for it in readable])
     gain = np.where(labels, 1.0, -1.0)
-    t_answer = best_threshold(confidence.probabilities(conf_x)[natural], gain[natural])
+    t_answer = steady_threshold(confidence.probabilities(conf_x)[natural], gain[natural])
     shorts = [it for it in readable if decided[it.id][2] is not None]
-    t_short = best_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([1.0 if decided[it.id][3] else -1.0 for it in shorts]))
+    t_short = steady_threshold(np.array([decided[it.id][4] for it in shorts]), np.array([1.0 if decided[it.id][3] else -1.0 for it in shorts]))
     info = {"fitted": date.today().isoformat(), "questions": len(items), "folds": report, "C": C}
     return Weights(sentence, span, confidence, prior.label_prior, t_answer, t_short, info, {})
 

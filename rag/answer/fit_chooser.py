@@ -22,7 +22,7 @@ import numpy as np
 from . import fit as F
 from .choose import CHOOSER_FEATURES, choice_messages, chooser_row
 from .fit_model import model_fit_inputs, oof_reading, report_entry
-from .learners import best_threshold, fit_logistic
+from .learners import fit_logistic, steady_threshold
 from .score import WEIGHTS_FILE
 
 
@@ -62,7 +62,7 @@ def fit(rows: list[dict]) -> dict:
     for f in folds:
         train = np.array([r["fold"] != f for r in rows])
         m = fit_logistic(x[train], y[train], CHOOSER_FEATURES)
-        thresholds[f] = best_threshold(m.probabilities(x[train]), np.where(y[train], 1.0, -1.0))
+        thresholds[f] = steady_threshold(m.probabilities(x[train]), np.where(y[train], 1.0, -1.0))
         conf[~train] = m.probabilities(x[~train])
     for f in [*folds, None]:
         sel = [i for i, r in enumerate(rows) if f is None or r["fold"] == f]
@@ -75,7 +75,7 @@ def fit(rows: list[dict]) -> dict:
             "answered": len(answered), "truthfulness": round((2 * right - len(answered)) / len(sel), 3) if sel else None,
         })
     model = fit_logistic(x, y, CHOOSER_FEATURES)
-    threshold = best_threshold(model.probabilities(x), np.where(y, 1.0, -1.0))
+    threshold = steady_threshold(model.probabilities(x), np.where(y, 1.0, -1.0))
     overall = report[-1]
     return {"confidence": model.to_dict(), "threshold": round(threshold, 4), "folds": report,
             "better_than_reader": bool(overall["pick_right"] is not None and overall["pick_right"] > overall["reader_right"])}

@@ -5,7 +5,7 @@ The reader's fitter (`rag.answer.fit`) and the fitters of a model's trust
 model is fitted the same way wherever it is used: a logistic regression
 (scikit-learn), a conditional logit over each question's candidates (scipy), or
 gradient-boosted trees (LightGBM, written as ONNX for onnxruntime); and a
-threshold is the one that maximised right minus wrong (its median over resamples).
+shipped threshold is the one that maximised right minus wrong (its median over resamples).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from .score import LinearModel, TreeModel
 
-__all__ = ["C", "TREES", "best_threshold", "fit_conditional_logit", "fit_logistic", "fit_trees"]
+__all__ = ["C", "TREES", "best_threshold", "fit_conditional_logit", "fit_logistic", "fit_trees", "steady_threshold"]
 
 C = 1.0
 # The sentence model's trees: few, shallow and slowly learnt, so that a few hundred questions
@@ -85,25 +85,31 @@ RESAMPLES = 101  # bootstrap samples a threshold is the median over (odd: the me
 
 
 def best_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
-    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong), as the median
-    of its maximiser over bootstrap resamples (seeded, so a refit is repeatable).
-
-    Near its top the gain curve is flat and ragged: the maximiser of one sample jumps between
-    distant confidences of almost equal gain (two fits of nearly the same model gave answer
-    thresholds of 0.29 and 0.42), and the shipped threshold decides every answer. The median
-    over resamples stays where the curve is high for most samples. Out of fold (six week folds,
-    the same items) it was 0.420 / 0.221 against 0.413 / 0.216 for the single maximiser."""
+    """The threshold t maximising sum(gain[conf >= t]) (gain: +1 right, -1 wrong) on this sample."""
     conf, gain = np.asarray(conf, dtype=np.float64), np.asarray(gain, dtype=np.float64)
     if not len(conf):
         return 1.0
-    rng = np.random.default_rng(0)
-    picks = [_argmax_threshold(conf[i], gain[i]) for i in (rng.integers(0, len(conf), len(conf)) for _ in range(RESAMPLES))]
-    return float(np.median(picks))
-
-
-def _argmax_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
     order = np.argsort(-conf, kind="stable")
     total = np.cumsum(gain[order])
     if total.max() <= 0:
         return float(conf.max() + 1e-6)  # answering nothing is best: above every confidence
     return float(conf[order[int(np.argmax(total))]])
+
+
+def steady_threshold(conf: np.ndarray, gain: np.ndarray) -> float:
+    """`best_threshold` as the median of its maximiser over bootstrap resamples (seeded, so a
+    refit is repeatable): the threshold a fitter ships.
+
+    Near its top the gain curve is flat and ragged: the maximiser of one sample jumps between
+    distant confidences of almost equal gain (two fits of nearly the same model gave answer
+    thresholds of 0.29 and 0.42), and the shipped threshold decides every answer. The median
+    over resamples stays where the curve is high for most samples. Out of fold (six week folds,
+    the same items) it was 0.420 / 0.221 against 0.413 / 0.216 for the single maximiser. A search
+    that must compare exact totals (`rag.answer.fit_extractor`'s two thresholds chosen together)
+    uses `best_threshold` instead."""
+    conf, gain = np.asarray(conf, dtype=np.float64), np.asarray(gain, dtype=np.float64)
+    if not len(conf):
+        return 1.0
+    rng = np.random.default_rng(0)
+    samples = (rng.integers(0, len(conf), len(conf)) for _ in range(RESAMPLES))
+    return float(np.median([best_threshold(conf[i], gain[i]) for i in samples]))
