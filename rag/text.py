@@ -17,6 +17,7 @@ __all__ = [
     "split_sentences",
     "terms",
     "content_terms",
+    "acronyms",
     "index_terms",
     "numbers_in",
     "normalize_answer",
@@ -182,6 +183,37 @@ def content_terms(text: str) -> list[str]:
         parts = [tok] + ([p for p in tok.split("-") if p and p not in STOPWORDS] if "-" in tok else [])
         out.extend(_stem(p) for p in parts)
     return out
+
+
+_CAPITALISED = re.compile(r"[A-Z][\w'’]*(?:-[\w'’]+)*")
+
+
+def acronyms(text: str) -> set[str]:
+    """The acronyms a text's capitalised names make, as terms: "the Russia-led Collective
+    Security Treaty Organization" gives "csto" (and "rcsto", "cst", …), so a question about
+    "the CSTO" finds the article that spells it out. Every run of two or more capitalised words
+    counts, a function word inside it ("Department of Justice") taken or skipped; spelling
+    out an acronym is how news introduces one, and nothing here knows any particular name."""
+    out: set[str] = set()
+    run: list[tuple[str, bool]] = []  # (initial, is a function word)
+    for w in [*re.findall(r"[\w'’-]+|[^\w\s]", text), "."]:
+        function = _fold(w) in STOPWORDS
+        if _CAPITALISED.fullmatch(w) and not w.isupper() and not function:
+            run.append((w[0].lower(), False))
+            continue
+        if function and w.islower() and run and not run[-1][1]:
+            run.append((w[0], True))  # one function word may join two names
+            continue
+        while run and run[-1][1]:
+            run.pop()  # a run ends with a name, not with "of"
+        caps = [i for i, (_, fn) in enumerate(run) if not fn]
+        for i, a in enumerate(caps):
+            for b in caps[i + 1 :]:
+                part = run[a : b + 1]
+                out.add("".join(c for c, fn in part if not fn))
+                out.add("".join(c for c, _ in part))
+        run = []
+    return {a for a in out if 2 <= len(a) <= 6}
 
 
 def index_terms(text: str) -> list[str]:

@@ -7,7 +7,8 @@ not diluted by them. Pure and model-free: regular expressions plus `dateparser` 
 "March 3rd"-style days. Decisions (weeks start on Monday):
 
 * A bare or "on" weekday is the most recent such day on or before as_of (as_of itself
-  when it is that weekday); "this Tuesday"/"this weekend" are those of as_of's week (maybe
+  when it is that weekday), or, in a question in the future tense ("Will it rain on
+  Sunday?", "What's going to happen on Monday?"), the next one on or after as_of; "this Tuesday"/"this weekend" are those of as_of's week (maybe
   after as_of); "last Tuesday" is the Tuesday of the previous week, not merely the latest.
 * "this week/month/year" run from their first day to as_of; "last week/month/year" (or
   "previous") are the whole previous calendar unit. "the past week", "the last week" and
@@ -83,6 +84,8 @@ _FUNCTION = frozenset("""a an the and or but nor so yet when while whereas if as
     what who whom whose which where why how is are was were be been did do does had has have will would
     could should can may might must i you he she it we they there""".split())
 _SNAPSHOT = {"by", "until", "till", "through", "as of"}
+# A question in the future tense ("Will it rain on Sunday?") asks about the coming weekday.
+_FUTURE = re.compile(r"\b(?:will|shall|won['’]t|going\s+to)\b|['’]ll\b", re.I)
 
 _PATTERNS = {  # kind -> regex (compiled case-insensitively below; case is checked where it matters)
     "iso": r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})\b",
@@ -223,6 +226,8 @@ def _anchor(kind: str, m: re.Match, question: str, as_of: date) -> tuple[date, d
         wd, rel = _WEEKDAYS.index(g["wd"].lower()), (g["rel"] or "").lower()
         if rel in ("this", "last"):
             return (monday + timedelta(days=wd - 7 * (rel == "last")),) * 2
+        if _FUTURE.search(question):
+            return (as_of + timedelta(days=(wd - as_of.weekday()) % 7),) * 2
         return (as_of - timedelta(days=(as_of.weekday() - wd) % 7),) * 2
     return None
 

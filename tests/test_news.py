@@ -388,6 +388,24 @@ def test_a_question_about_a_long_past_year_is_answered_only_by_a_sentence_naming
     assert news.reading.answerable
 
 
+def test_a_question_about_the_coming_days_is_answered_only_by_a_sentence_that_looks_ahead():
+    # "Will it rain on Sunday?" asked on Saturday, March 7: last Sunday's rain is no forecast.
+    rain = Question("Will it rain on Sunday?", "other")
+    sunday = _window(D(2026, 3, 8), D(2026, 3, 8))
+    fell = _make("fell", ["180 millimetres of rain fell between Friday and Sunday."], "2026-03-07", "Capital Post")
+    news = arrange(rain, _one(fell), _shown(fell), {"fell": fell}, sunday, lambda day: Reading(),
+                   as_of=D(2026, 3, 7).toordinal())
+    assert not news.reading.answerable and news.reading.reason == "no passage says what is expected on Sunday, March 8"
+    ahead = _make("ahead", ["Forecasters said more rain would fall on Sunday."], "2026-03-07", "Capital Post")
+    news = arrange(rain, _one(ahead), _shown(ahead), {"ahead": ahead}, sunday, lambda day: Reading(),
+                   as_of=D(2026, 3, 7).toordinal())
+    assert news.reading.answerable
+    # Asked on the Monday after, the same Sunday is past: the report of it answers.
+    news = arrange(rain, _one(fell), _shown(fell), {"fell": fell}, sunday, lambda day: Reading(),
+                   as_of=D(2026, 3, 9).toordinal())
+    assert news.reading.answerable
+
+
 def test_arrange_names_a_disagreement_only_for_factoid_questions():
     lead, rival = _short("12", 0.5, _cand(LEDGER_12)), _short("14", 0.45, _cand(COURIER_14))
     shown = _shown(LEDGER_12, COURIER_14)

@@ -97,6 +97,18 @@ def test_they_and_it_take_things_that_are_not_people():
     assert r.referent is not None and "Cyber Partisans" in r.referent
 
 
+def test_it_takes_the_thing_the_last_answer_named_without_a_name():
+    history = _turns("Is anyone going to investigate what happened at the dam?",
+                     "Yes. Governor Tobias Renwald ordered an independent inquiry on Friday.")
+    r = resolve("Who's running it?", history)
+    assert r.referent == "inquiry"  # not the governor ("it" is no person), not "Friday"
+    assert r.note == "Taking “it” to mean the inquiry."  # a reading of grammar, so it is said
+    assert r.query.startswith("Who's running it? inquiry")
+    # A name that fits still wins over a common noun.
+    named = resolve("Where is it?", _turns("Where are evacuees staying?", "In the sports hall of Brackwater Grammar School."))
+    assert named.referent == "Brackwater Grammar School"
+
+
 def test_several_people_to_choose_from_is_said_out_loud():
     history = _turns(
         "Who met in Moscow?",

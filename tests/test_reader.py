@@ -62,6 +62,37 @@ def test_age_is_measured_against_the_pools_newest_report():
     assert age[0] == pytest.approx(np.log1p(5)) and age[1] == pytest.approx(np.log1p(8))  # days before as_of
 
 
+def test_a_sentence_that_spells_out_the_questions_acronym_covers_it():
+    from rag.answer.confidence import missing_names
+    from rag.answer.features import SENTENCE_FEATURES
+
+    q = analyze("Who leads the CSTO?")
+    assert q.entities == ("CSTO",)
+    cands = [
+        _cand("a", "Troops from Belarus and Armenia came under the Russia-led Collective Security Treaty Organization."),
+        _cand("b", "Troops from Belarus and Armenia came to the city."),
+    ]
+    articles = {d: Article(d, "Troops arrive", "x") for d in "ab"}
+    vectors = np.eye(2, 4, dtype=np.float32)
+    x = sentence_features(q, np.ones(4, np.float32) / 2, cands, vectors, articles, as_of=None, title_vectors=vectors)
+    coverage = x[:, SENTENCE_FEATURES.index("coverage")]
+    assert coverage[0] > coverage[1]  # "csto" is found only where the name is spelt out
+    assert missing_names(q, cands[:1], articles) == [] and missing_names(q, cands[1:], articles) == ["CSTO"]
+
+
+def test_a_sentence_about_part_of_what_the_one_before_named_is_read_with_it():
+    from rag.answer.candidates import SentenceCache, gather
+
+    text = ("About 1,200 people have been evacuated, the agency said. Most of them spent Monday in the sports hall. "
+            "One of the officers said the roads were closed. He said so.")
+    articles = {"a": Article("a", "Evacuations", text)}
+    cands = gather([Passage(Chunk("a-0000", "a", text, 0, len(text)), 1.0)], articles, SentenceCache())
+    context = {c.text: c.context.text if c.context else None for c in cands}
+    assert context["Most of them spent Monday in the sports hall."].startswith("About 1,200 people have been evacuated")
+    assert context["One of the officers said the roads were closed."] is None  # names its own subject
+    assert context["He said so."] == "One of the officers said the roads were closed."
+
+
 # -- decisions over real articles --------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEED_ARTICLE
 
-from rag.text import normalize_answer, numbers_in, split_sentences
+from rag.text import acronyms, normalize_answer, numbers_in, split_sentences
 
 
 def _texts(text: str, offset: int = 0) -> list[str]:
@@ -156,3 +156,12 @@ def test_numbers_in(text, expected):
 def test_numbers_in_normalises_both_spellings_alike():
     assert numbers_in("2,000 arrested") == numbers_in("2000 arrested")
     assert numbers_in("About 500 people") != numbers_in("At least 2,000 people")
+
+
+def test_acronyms_come_from_runs_of_capitalised_words():
+    found = acronyms("On Thursday, troops of the Russia-led Collective Security Treaty Organization arrived.")
+    assert "csto" in found and "ot" not in found  # "On" is a function word; a comma ends a run
+    assert {"doj", "dj"} <= acronyms("The Department of Justice said so.")  # "of" taken or skipped
+    # Two function words in a row end a run: no "djnato" from "Justice and the North".
+    assert not any(a.startswith("djn") for a in acronyms("The Department of Justice and the North Atlantic Treaty Organization"))
+    assert acronyms("NASA said so.") == set() and acronyms("troops arrived on monday") == set()

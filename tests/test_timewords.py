@@ -51,6 +51,21 @@ def test_weekdays(question, day):
     assert _span(question) == (day, day)
 
 
+@pytest.mark.parametrize(
+    ("question", "day"),
+    [
+        ("Will it rain on Sunday?", D(2026, 3, 8)),  # the coming Sunday, not the one just past
+        ("What's going to happen on Monday?", D(2026, 3, 9)),
+        ("When'll they vote, Tuesday?", D(2026, 3, 10)),
+        ("Will the schools open on Friday?", D(2026, 3, 6)),  # as_of is a Friday: that day itself
+        ("Which teams won't play on Saturday?", D(2026, 3, 7)),
+        ("What did they say they would do on Tuesday?", D(2026, 3, 3)),  # past tense: the last Tuesday
+    ],
+)
+def test_a_weekday_in_the_future_tense_is_the_coming_one(question, day):
+    assert _span(question) == (day, day)
+
+
 def test_bare_weekday_on_that_weekday_is_as_of():
     assert _span("What happened on Tuesday?", as_of=D(2026, 3, 3)) == (D(2026, 3, 3), D(2026, 3, 3))
 

@@ -20,7 +20,13 @@ from . import nlp
 
 __all__ = ["SentenceCandidate", "SpanCandidate", "SentenceCache", "gather", "spans_of"]
 
-_LEADING_PRONOUN = re.compile(r"^[“\"‘']?(he|she|they|it|his|her|their|its|this|that|these|those|but (he|she|they|his|her))\b", re.I)
+# A sentence that opens with a pronoun, or with a part of one ("Most of them spent Monday in the
+# sports hall"), is about what the sentence before it named.
+_LEADING_PRONOUN = re.compile(
+    r"^[“\"‘']?(?:(?:most|some|many|all|none|each|both|several|few|half|one|two|three)\s+of\s+(?:them|these|those|it)"
+    r"|he|she|they|it|his|her|their|its|this|that|these|those|but (?:he|she|they|his|her))\b",
+    re.I,
+)
 
 
 @dataclass

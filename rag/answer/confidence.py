@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import content_terms
+from ..text import acronyms, content_terms
 from ..types import Article
 from .candidates import SentenceCandidate
 from .features import SENTENCE_FEATURES, SPAN_FEATURES, term_match
@@ -49,6 +49,7 @@ def missing_names(q: Question, cands: Sequence[SentenceCandidate], articles: dic
     seen: set[str] = set()
     for c in cands:
         seen.update(content_terms(c.text))
+        seen.update(acronyms(c.text))  # "CSTO", spelt out
         seen.update(content_terms(articles[c.doc_id].title))
     return [e for e in q.entities if not all(term_match(s, seen) for s in content_terms(e))]
 

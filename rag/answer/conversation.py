@@ -5,7 +5,11 @@ A pronoun resolves to a named thing of a fitting kind (spaCy's entity labels:
 from the conversation's latest answer, else the question it answered, else
 earlier turns. When several fit equally, or only an older turn has one, the
 choice is reported in `Resolution.note` so the answer can say whom it took the
-question to be about. An elliptic follow-up ("And Belarus?", "What about
+question to be about. "It" may also stand for a thing the latest turn named
+without a name ("ordered an independent inquiry" -> "Who's running it?"): when
+no named thing of that turn fits, its noun phrase that is not a person's is
+taken (the object of its verb first), said in the note, since it is a reading
+of grammar rather than of a name. An elliptic follow-up ("And Belarus?", "What about
 Armenia?") is rewritten into the previous question with the new name put in
 place of the old one of the same kind.
 """
@@ -85,35 +89,70 @@ def _fits(pronoun: str, label: str) -> bool:
     return True  # they / them / their: people, groups, countries
 
 
+def _things(text: str, asked: set[str]) -> list[str]:
+    """The common nouns ``text`` speaks of, as their noun phrases without determiners or
+    adjectives ("an independent inquiry" -> "inquiry", "the emergency spillway" -> "emergency
+    spillway"): its objects first, then its subjects, then the rest in text order; none that
+    hold a person or that the question (``asked``, its content terms) already names."""
+    p = nlp.parse(text) if text else None
+    if p is None:
+        return []
+    people = [(e.start, e.end) for e in p.entities if e.label in _PEOPLE]
+    found = []
+    for start, end in p.noun_chunks:
+        span = p.tokens[start:end]
+        root = next((t for t in span if not start <= t.head < end or p.tokens[t.head] is t), span[-1])
+        if root.tag not in ("NN", "NNS") or any(a <= t.start < b for t in span for a, b in people):
+            continue
+        words = " ".join(t.text for t in span if t.tag in ("NN", "NNS", "NNP", "NNPS"))
+        if words and not set(content_terms(words)) <= asked:
+            order = 0 if root.dep in ("dobj", "pobj", "attr") else 1 if root.dep.startswith("nsubj") else 2
+            found.append((order, root.start, words))
+    return [w for _, _, w in sorted(found)]
+
+
 def _pick(pronoun: str, question: str, history: Sequence[dict] | None) -> tuple[str | None, str | None]:
     """(referent, note) for ``pronoun``."""
     asked = {e.text for e in _names(question)}
     for depth, (user, reply) in enumerate(_turns(history)[:3]):
-        in_user = {e.text for e in _names(user)}
-        for text, prefer_new in ((reply, True), (user, False)):
-            names = [e for e in _names(text) if _fits(pronoun, e.label) and e.text not in asked]
-            if not names:
-                continue
-            subjects = _subjects(text)
-            ranked = sorted(
-                names,
-                key=lambda e: (
-                    prefer_new and e.text in in_user,  # in a reply, the name the question did not hold answers it
-                    pronoun in _PERSON and e.label != "PERSON",
-                    not any(e.start <= s < e.end for s in subjects),  # the subject of its sentence first
-                    e.start,
-                ),
-            )
-            best = ranked[0].text
-            distinct = {_key(e.text) for e in ranked if not (prefer_new and e.text in in_user)}
-            if _key(best) in distinct:
-                distinct.discard(_key(best))
-            # A shorter mention of the same name ("Tokayev" for "Kassym-Jomart Tokayev") is not a rival.
-            rivals = [d for d in distinct if not (set(d.split()) & set(_key(best).split()))]
-            note = None
-            if rivals or depth > 0:
-                note = f"Taking “{pronoun}” to mean {best}."
-            return best, note
+        found = _pick_named(pronoun, asked, depth, user, reply)
+        if found[0] is None and depth == 0 and pronoun in _THING:
+            terms = set(content_terms(question))
+            things = _things(reply, terms) or _things(user, terms)
+            if things:
+                return things[0], f"Taking “{pronoun}” to mean the {things[0]}."
+        if found[0] is not None:
+            return found
+    return None, None
+
+
+def _pick_named(pronoun: str, asked: set[str], depth: int, user: str, reply: str) -> tuple[str | None, str | None]:
+    """(referent, note) among the named things of one turn, latest first; (None, None) when none fits."""
+    in_user = {e.text for e in _names(user)}
+    for text, prefer_new in ((reply, True), (user, False)):
+        names = [e for e in _names(text) if _fits(pronoun, e.label) and e.text not in asked]
+        if not names:
+            continue
+        subjects = _subjects(text)
+        ranked = sorted(
+            names,
+            key=lambda e: (
+                prefer_new and e.text in in_user,  # in a reply, the name the question did not hold answers it
+                pronoun in _PERSON and e.label != "PERSON",
+                not any(e.start <= s < e.end for s in subjects),  # the subject of its sentence first
+                e.start,
+            ),
+        )
+        best = ranked[0].text
+        distinct = {_key(e.text) for e in ranked if not (prefer_new and e.text in in_user)}
+        if _key(best) in distinct:
+            distinct.discard(_key(best))
+        # A shorter mention of the same name ("Tokayev" for "Kassym-Jomart Tokayev") is not a rival.
+        rivals = [d for d in distinct if not (set(d.split()) & set(_key(best).split()))]
+        note = None
+        if rivals or depth > 0:
+            note = f"Taking “{pronoun}” to mean {best}."
+        return best, note
     return None, None
 
 

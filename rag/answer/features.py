@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import content_terms
+from ..text import acronyms, content_terms
 from ..types import Article
 from .candidates import SentenceCandidate, SpanCandidate
 from .question import Question
@@ -117,7 +117,9 @@ def sentence_features(
     for c, sim, tsim, csim in zip(cands, sims, title_sims, core_sims):
         art = articles[c.doc_id]
         s_terms = set(content_terms(c.text))
-        ctx_terms = s_terms | set(content_terms(art.title)) | (set(content_terms(c.context.text)) if c.context else set())
+        # A question's "CSTO" is found where the sentence spells it out (`acronyms`).
+        found = s_terms | acronyms(c.text)
+        ctx_terms = found | set(content_terms(art.title)) | (set(content_terms(c.context.text)) if c.context else set())
         ent = 1.0 if not ent_stems else sum(all(term_match(s, ctx_terms) for s in e) for e in ent_stems) / len(ent_stems)
         novel = len([t for t in s_terms if not term_match(t, q_terms)]) / max(1, len(s_terms))
         days.append(_days_old(art, as_of))
@@ -125,7 +127,7 @@ def sentence_features(
         rows.append(
             (
                 float(sim),
-                _coverage(q.weights, s_terms),
+                _coverage(q.weights, found),
                 _coverage(q.weights, ctx_terms),
                 ent,
                 novel,

@@ -91,6 +91,7 @@ def answer_flow(
         p.question, reading, p.passages, index.articles, p.window,
         lambda day: reader.read(p.question, p.vector, reports_of(index, p, day), index.articles, p.as_of, index.story_of),
         index.idf,
+        as_of=p.as_of,
     )
     timings = {"retrieval": t_retrieved - t0, "evidence": time.perf_counter() - t_retrieved}
     if p.resolution.note:

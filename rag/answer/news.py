@@ -28,6 +28,10 @@ time window (`rag.timewords`):
   not the toll of the 1987 flood, and the reader cannot tell them apart by
   wording. A year back keeps "last year" and a yearless "June 12" (read as the
   last one) out of this rule; an open range ("before 1990") is not checked.
+* **A future the reports cannot know.** When the question's days all lie after the day it
+  is asked ("Will it rain on Sunday?" asked on Saturday), a report answers only with a sentence
+  that looks ahead (a modal verb: "rain will ease on Sunday"); what fell last Sunday is no
+  forecast, and otherwise the answer is "the articles don't say".
 * **Disagreement.** When the leading short answer has a rival of the same
   kind, as likely (`CLOSE`, the rule that adds a why-answer's extra
   sentences), from another outlet on the same day, with another value, the
@@ -52,6 +56,7 @@ from ..dates import day_number
 from ..text import content_terms, normalize_answer
 from ..timewords import TimeRange
 from ..types import Article, Passage
+from . import nlp
 from .candidates import SentenceCandidate
 from .compose import CLOSE
 from .features import term_match
@@ -119,13 +124,18 @@ def arrange(
     window: TimeRange | None,
     read_day: Callable[[int], Reading],
     idf: Callable[[list[str]], list[float]] | None = None,
+    as_of: int | None = None,
 ) -> News:
     """The reading to answer from (see the module docstring) and any disagreement or digest;
-    ``read_day(day)`` reads the question again over the reports of one day only."""
+    ``read_day(day)`` reads the question again over the reports of one day only, and ``as_of``
+    is the day the question is asked."""
     if not reading.ranked:
         return News(reading, [], [])
     if reading.answerable and _before_the_news(window, shown, articles) and not _names_year_of(reading.best, window):
         return News(replace(reading, answerable=False, reason=f"no passage tells of {_years(window)}"), [], [])
+    if reading.answerable and _ahead(window, as_of) and not _looks_ahead(reading.best):
+        day = f"{window.start:%A, %B} {window.start.day}"
+        return News(replace(reading, answerable=False, reason=f"no passage says what is expected on {day}"), [], [])
     subject = digest_subject(q.text)
     if subject is not None:
         return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text)),
@@ -179,6 +189,16 @@ def _names_year_of(cand: SentenceCandidate, window: TimeRange) -> bool:
     text = cand.text + " " + (cand.context.text if cand.context else "")
     years = {int(y) for y in re.findall(r"(?<!\d)(1[89]\d\d|2\d\d\d)(?!\d)", text)}
     return any(window.start.year <= y <= window.end.year for y in years)
+
+
+def _ahead(window: TimeRange | None, as_of: int | None) -> bool:
+    return window is not None and window.start is not None and as_of is not None and window.days[0] > as_of
+
+
+def _looks_ahead(cand: SentenceCandidate) -> bool:
+    """Whether ``cand`` speaks of what is to come: it has a modal verb ("will", "would", "is to"
+    aside); a report of what happened on a past Sunday is no forecast for the next one."""
+    return any(t.tag == "MD" for t in nlp.parse(cand.text).tokens)
 
 
 def _target_day(shown: Sequence[Passage], articles: dict[str, Article], window: TimeRange | None) -> int | None:
