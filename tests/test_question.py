@@ -109,6 +109,12 @@ def test_it_takes_the_thing_the_last_answer_named_without_a_name():
     assert named.referent == "Brackwater Grammar School"
 
 
+def test_in_a_reply_without_a_verb_it_is_the_name_the_reply_is_built_on():
+    history = _turns("What is the CSTO?", "The Russia-led Collective Security Treaty Organization, which sent troops.")
+    r = resolve("Which other countries are in it?", history)
+    assert r.referent == "Collective Security Treaty Organization"  # not Russia, which only modifies it
+
+
 def test_several_people_to_choose_from_is_said_out_loud():
     history = _turns(
         "Who met in Moscow?",

@@ -77,8 +77,10 @@ def _names(text: str) -> list[nlp.Entity]:
 
 
 def _subjects(text: str) -> list[int]:
-    """Character offsets of the grammatical subjects in ``text``."""
-    return [t.start for t in nlp.parse(text).tokens if t.dep in ("nsubj", "nsubjpass")]
+    """Character offsets of the grammatical subjects in ``text``; in a reply without a verb ("The
+    Russia-led Collective Security Treaty Organization."), the noun it is built on."""
+    return [t.start for t in nlp.parse(text).tokens
+            if t.dep in ("nsubj", "nsubjpass") or (t.dep == "ROOT" and t.tag.startswith("NN"))]
 
 
 def _fits(pronoun: str, label: str) -> bool:
