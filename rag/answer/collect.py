@@ -42,17 +42,21 @@ class Item:
     source: str = ""  # the gold file it came from
 
 
-def _contains(text: str, answers: list[str]) -> bool:
+def holds_answer(text: str, answers: list[str]) -> bool:
+    """Whether ``text`` holds one of the gold ``answers`` as whole words (the fitting label of
+    a quoted answer)."""
     t = f" {normalize_answer(text)} "
     return any(a and f" {a} " in t for a in (normalize_answer(x) for x in answers))
 
 
-def _matches(span: str, answers: list[str]) -> bool:
+def span_matches(span: str, answers: list[str]) -> bool:
+    """Whether a short answer is a gold answer, within one or holding one, as whole words."""
     s = normalize_answer(span)
     return any(g and s and (f" {g} " in f" {s} " or f" {s} " in f" {g} ") for g in (normalize_answer(a) for a in answers))
 
 
-def _placeholder() -> Weights:
+def placeholder_weights() -> Weights:
+    """All-zero models of the right shapes: features are measured before anything is fitted."""
     def zero(names):
         n = len(names)
         return LinearModel(tuple(names), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
@@ -81,7 +85,7 @@ def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 
     from .query import plan
 
     index = Index.load(index_dir, embedder)
-    reader = Reader(embedder, _placeholder())
+    reader = Reader(embedder, placeholder_weights())
     items = []
     golds = list(load_gold(gold))
     jobs = [(n, g, "elsewhere" if elsewhere else None) for n, g in enumerate(golds)]
@@ -96,7 +100,7 @@ def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 
         cands = reader.candidates(p.pool, index.articles)
         x = reader.sentence_matrix(p.question, p.vector, cands, index.articles, as_of) if cands else np.zeros((0, len(SENTENCE_FEATURES)))
         texts = [c.with_context for c in cands]
-        y = np.array([_contains(t, g.answers) for t in texts], dtype=bool)
+        y = np.array([holds_answer(t, g.answers) for t in texts], dtype=bool)
         spans = spans_of(cands) if p.question.factoid and cands else []
         span_texts = list(dict.fromkeys([s.text for s in spans] + [gloss(s.label) for s in spans if s.label != NOUN_CHUNK]
                                         + [s.attached for s in spans if s.attached]))
@@ -109,7 +113,9 @@ def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 
     return items
 
 
-def _week_folds(items_dates: list[str | None]):
+def week_folds(items_dates: list[str | None]):
+    """A function giving a gold row its fold: weeks are dealt round-robin into `FOLDS` folds, so a
+    question is never fitted on its own week; an undated row goes by its position."""
     weeks = sorted({date.fromisoformat(d[:10]).isocalendar()[:2] for d in items_dates if d})
     rank = {w: k % FOLDS for k, w in enumerate(weeks)}
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .collect import Item, _contains, _matches, _placeholder, _week_folds, collect
+from .collect import Item, collect, holds_answer, placeholder_weights, span_matches, week_folds
 from .confidence import CONFIDENCE_FEATURES, decide, missing_names
 from .features import SENTENCE_FEATURES, SPAN_FEATURES, span_features, span_groups
 from .learners import C, fit_conditional_logit, fit_logistic, fit_trees, steady_threshold
@@ -104,7 +104,7 @@ def _span_rows(item: Item, logits: np.ndarray, prior: Weights):
         groups = [g for g in span_groups(chosen, logits) if not _all_in_question(q, g.best.text)]
         x = span_features(q, groups, cands, logits, lambda c, label: 0.0,
                           lambda texts: np.array([focus.get(t, 0.0) for t in texts]), articles)
-        y = np.array([_matches(g.best.text, item.answers) for g in groups], dtype=bool)
+        y = np.array([span_matches(g.best.text, item.answers) for g in groups], dtype=bool)
         _SPAN_CACHE[key] = (groups, x, y)
     groups, x, y = _SPAN_CACHE[key]
     x = x.copy()
@@ -142,7 +142,7 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
     for f in folds:
         train = [it for it in readable if it.fold != f and it.factoid]
         table_rows = []
-        placeholder = _placeholder()
+        placeholder = placeholder_weights()
         for it in train:
             groups, _, ys = _span_rows(it, s_oof[it.id], placeholder)
             table_rows += [(it.answer_class, g.label, bool(h)) for g, h in zip(groups, ys)]
@@ -159,7 +159,7 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
     labels_sentence, short_gain = {}, {}
     for it in readable:
         _, text, short, short_ok, _ = decided[it.id]
-        labels_sentence[it.id] = _contains(text, it.answers) or (short is not None and short_ok)
+        labels_sentence[it.id] = holds_answer(text, it.answers) or (short is not None and short_ok)
         short_gain[it.id] = 1.0 if short_ok else -1.0
     conf_oof: dict[str, float] = {}
     thresholds: dict[int, tuple[float, float]] = {}
@@ -223,7 +223,7 @@ def fit_all(items: list[Item]) -> Weights:
     state, report = run(items)
     readable = state["readable"]
     sentence = fit_trees(np.concatenate([it.x for it in readable]), np.concatenate([it.y for it in readable]), SENTENCE_FEATURES)
-    placeholder = _placeholder()
+    placeholder = placeholder_weights()
     table_rows, xs = [], []
     for it in readable:
         if it.factoid:
@@ -238,7 +238,7 @@ def fit_all(items: list[Item]) -> Weights:
     span = fit_conditional_logit(xs, SPAN_FEATURES)
     decided = {it.id: _decide(it, state["s_oof"][it.id], span, prior) for it in readable}
     conf_x = np.stack([decided[it.id][0] for it in readable])
-    labels = np.array([_contains(decided[it.id][1], it.answers) or (decided[it.id][2] is not None and decided[it.id][3]) for it in readable])
+    labels = np.array([holds_answer(decided[it.id][1], it.answers) or (decided[it.id][2] is not None and decided[it.id][3]) for it in readable])
     confidence = fit_logistic(conf_x, labels, CONFIDENCE_FEATURES, _balanced(readable))
     natural = np.array([_natural(it) for it in readable])
     gain = np.where(labels, 1.0, -1.0)
@@ -270,11 +270,11 @@ def main(argv: list[str] | None = None) -> None:
         items = []
         for spec in args.sets:
             gold, _, index_dir = spec.partition("=")
-            fold_of = _week_folds([g.date for g in load_gold(gold)])
+            fold_of = week_folds([g.date for g in load_gold(gold)])
             items += collect(gold, index_dir, embedder, fold_of, args.withhold_every)
         for spec in args.elsewhere:
             gold, _, index_dir = spec.partition("=")
-            fold_of = _week_folds([g.date for g in load_gold(gold)])
+            fold_of = week_folds([g.date for g in load_gold(gold)])
             items += collect(gold, index_dir, embedder, fold_of, elsewhere=True)
         if cache:
             cache.write_bytes(pickle.dumps(items))

@@ -42,8 +42,8 @@ def collect(items, state, llm) -> list[dict]:
             continue
         rank = next(k for k, a in enumerate(alts) if a.text == texts[picked])
         choice = alts[rank]
-        short_right = F._matches(choice.text, it.answers)
-        right = bool(it.answers) and (short_right or F._contains(choice.candidate.with_context, it.answers))
+        short_right = F.span_matches(choice.text, it.answers)
+        right = bool(it.answers) and (short_right or F.holds_answer(choice.candidate.with_context, it.answers))
         x = chooser_row(reading.rows[rank], agrees=rank == 0, probability=choice.probability, rank=rank)
         rows.append({"id": it.id, "fold": it.fold, "x": x.tolist(), "right": right, "short_right": short_right,
                      "reader_right": bool(state["labels"].get(it.id))})

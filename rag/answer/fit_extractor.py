@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import fit as F
-from .collect import _contains, _matches
+from .collect import holds_answer, span_matches
 from .extract import EVIDENCE, EXTRACTOR_FEATURES, MAX_TOKENS, extraction_messages, extractor_row, found
 from .fit_model import model_fit_inputs, oof_reading, report_entry
 from .learners import best_threshold, fit_logistic
@@ -95,7 +95,7 @@ def _rows(items, state, asked):
             q = it.read[0]
             x = extractor_row(q, reading, ex)
             quoted = ex.short.candidate.with_context
-            right = bool(it.answers) and (_matches(ex.short.text, it.answers) or _contains(quoted, it.answers))
+            right = bool(it.answers) and (span_matches(ex.short.text, it.answers) or holds_answer(quoted, it.answers))
         rows[it.id] = (x, right, bool(state["labels"].get(it.id)) and bool(it.answers), state["confidence"][it.id])
     return rows
 
