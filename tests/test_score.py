@@ -94,3 +94,21 @@ def test_when_no_answer_pays_the_threshold_answers_nothing():
     for threshold in (best_threshold, steady_threshold):
         assert threshold(conf, np.array([-1.0, -1.0, -1.0])) > conf.max()
         assert threshold(np.zeros(0), np.zeros(0)) == 1.0
+
+
+def test_a_blanked_question_keeps_its_article_but_not_the_sentences_with_its_answer(seed_index, embedder, tmp_path):
+    from rag.answer.collect import collect, week_folds
+    from rag.evaluation.gold import load_gold
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "q1", "question": "How many people were arrested?", "answers": ["2,000"],
+                                "answerable": True, "date": "2022-01-07"}) + "\n", encoding="utf-8")
+    fold_of = week_folds([g.date for g in load_gold(str(gold))])
+    asked, blanked = collect(str(gold), str(seed_index), embedder, fold_of, blank_every=1)
+    assert asked.id == "q1" and any(asked.y)  # as asked, a sentence holds "2,000"
+    assert blanked.id == "q1#blanked" and blanked.answers == [] and not any(blanked.y)
+    assert not any("2,000" in t for t in blanked.texts)
+    # Only those sentences go: the rest of the article, on the same crackdown, is still read.
+    assert len(blanked.texts) == len(asked.texts) - sum(asked.y) and any("Almaty" in t for t in blanked.texts)
+    only = collect(str(gold), str(seed_index), embedder, fold_of, blank_every=1, only=("blanked",))
+    assert [it.id for it in only] == ["q1#blanked"]

@@ -74,43 +74,63 @@ def _without_answer(index, answers: list[str]) -> Where:
     return Where(articles=frozenset(ok))
 
 
-def collect(gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 0, elsewhere: bool = False) -> list[Item]:
+def collect(
+    gold: str, index_dir: str, embedder, fold_of, withhold_every: int = 0, elsewhere: bool = False, blank_every: int = 0,
+    only: tuple[str, ...] = (),
+) -> list[Item]:
     """Read every gold question; with ``withhold_every`` N, every Nth answerable dated question is
     also read with every article that mentions its answer hidden, as an unanswerable question on
-    its topic (the realistic kind: the story is there, the fact is not). With ``elsewhere``, the
-    questions were written for other articles than this index's, and are all read as
-    unanswerable: a question about something the corpus never covers."""
+    its topic (the realistic kind: the story is there, the fact is not). With ``blank_every`` N,
+    every Nth answerable dated question (counted from the second) is also read with only the
+    sentences that hold its answer blanked out: the article stays, with its headline and every
+    other sentence about the same people and places, which is how a question the article nearly
+    answers looks. With ``elsewhere``, the questions were written for other articles than this
+    index's, and are all read as unanswerable: a question about something the corpus never
+    covers. ``only`` limits the reading to those variants ("" for the questions as asked)."""
     from ..evaluation.gold import load_gold
     from ..index import Index
-    from .query import plan
 
     index = Index.load(index_dir, embedder)
     reader = Reader(embedder, placeholder_weights())
-    items = []
     golds = list(load_gold(gold))
-    jobs = [(n, g, "elsewhere" if elsewhere else None) for n, g in enumerate(golds)]
+    jobs = [(n, g, "elsewhere" if elsewhere else "") for n, g in enumerate(golds)]
     if withhold_every and not elsewhere:
         jobs += [(n, g, "withheld") for n, g in enumerate(golds) if g.answers and g.date and n % withhold_every == 0]
+    if blank_every and not elsewhere:
+        jobs += [(n, g, "blanked") for n, g in enumerate(golds) if g.answers and g.date and n % blank_every == 1 % blank_every]
+    items = []
     for n, g, variant in jobs:
-        as_of = parse_as_of(g.date or today())
-        where = _without_answer(index, g.answers) if variant == "withheld" else None
-        if variant:
-            g = replace(g, id=f"{g.id}#{variant}", answers=[], answerable=False)
-        p = plan(index, embedder, g.question, g.history or None, k=5, as_of=as_of, where=where)
-        cands = reader.candidates(p.pool, index.articles)
-        x = reader.sentence_matrix(p.question, p.vector, cands, index.articles, as_of) if cands else np.zeros((0, len(SENTENCE_FEATURES)))
-        texts = [c.with_context for c in cands]
-        y = np.array([holds_answer(t, g.answers) for t in texts], dtype=bool)
-        spans = spans_of(cands) if p.question.factoid and cands else []
-        span_texts = list(dict.fromkeys([s.text for s in spans] + [gloss(s.label) for s in spans if s.label != NOUN_CHUNK]
-                                        + [s.attached for s in spans if s.attached]))
-        focus = dict(zip(span_texts, reader.focus_similarity(p.question.focus, span_texts).tolist())) if p.question.focus and span_texts else {}
-        arts = {c.doc_id: index.articles[c.doc_id] for c in cands}
-        items.append(Item(g.id, fold_of(g, n), g.answers, p.question.factoid, p.question.answer_class, x, y, texts,
-                          (p.question, cands, spans, arts, focus), Path(gold).stem))
+        if only and variant not in only:
+            continue
+        items.append(_read(index, reader, embedder, g, variant, fold_of(g, n), Path(gold).stem))
         if n % 50 == 0:
             print(f"  {gold}: {n} questions read", file=sys.stderr, flush=True)
     return items
+
+
+def _read(index, reader: Reader, embedder, g, variant: str, fold: int, source: str) -> Item:
+    """One gold question read as the reader reads it, in its ``variant`` ("" for as asked)."""
+    from .query import plan
+
+    as_of = parse_as_of(g.date or today())
+    where = _without_answer(index, g.answers) if variant == "withheld" else None
+    answers = g.answers
+    if variant:
+        g = replace(g, id=f"{g.id}#{variant}", answers=[], answerable=False)
+    p = plan(index, embedder, g.question, g.history or None, k=5, as_of=as_of, where=where)
+    cands = reader.candidates(p.pool, index.articles)
+    if variant == "blanked":
+        cands = [c for c in cands if not holds_answer(c.with_context, answers)]
+    x = reader.sentence_matrix(p.question, p.vector, cands, index.articles, as_of) if cands else np.zeros((0, len(SENTENCE_FEATURES)))
+    texts = [c.with_context for c in cands]
+    y = np.array([holds_answer(t, g.answers) for t in texts], dtype=bool)
+    spans = spans_of(cands) if p.question.factoid and cands else []
+    span_texts = list(dict.fromkeys([s.text for s in spans] + [gloss(s.label) for s in spans if s.label != NOUN_CHUNK]
+                                    + [s.attached for s in spans if s.attached]))
+    focus = dict(zip(span_texts, reader.focus_similarity(p.question.focus, span_texts).tolist())) if p.question.focus and span_texts else {}
+    arts = {c.doc_id: index.articles[c.doc_id] for c in cands}
+    return Item(g.id, fold, g.answers, p.question.factoid, p.question.answer_class, x, y, texts,
+                (p.question, cands, spans, arts, focus), source)
 
 
 def week_folds(items_dates: list[str | None]):

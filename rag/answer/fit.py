@@ -182,8 +182,8 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
     report = []
     for f in folds + [None]:
         chosen = [it for it in items if (f is None or it.fold == f) and _natural(it)]
-        withheld = [it for it in items if (f is None or it.fold == f) and "#withheld" in it.id]
-        elsewhere = [it for it in items if (f is None or it.fold == f) and "#elsewhere" in it.id]
+        made_up = {v: [it for it in items if (f is None or it.fold == f) and it.id.endswith(f"#{v}")]
+                   for v in ("withheld", "blanked", "elsewhere")}
         right = wrong = short_right = short_wrong = answered = 0
         for it in chosen:
             if it.id not in conf_oof:
@@ -210,10 +210,10 @@ def run(items: list[Item]) -> tuple[dict, list[dict]]:
             "accuracy": round((right + unanswerable_abstained) / n, 3) if n else None,
             "truthfulness": round((right - wrong) / n, 3) if n else None,
             "short_shown": short_right + short_wrong, "short_precision": round(short_right / max(1, short_right + short_wrong), 3),
-            "withheld": len(withheld), "withheld_abstained": round(sum(abstained(it) for it in withheld) / len(withheld), 3) if withheld else None,
-            "elsewhere": len(elsewhere),
-            "elsewhere_abstained": round(sum(abstained(it) for it in elsewhere) / len(elsewhere), 3) if elsewhere else None,
         })
+        for v, made in made_up.items():  # how often each kind of made-up unanswerable question is abstained
+            if made:
+                report[-1] |= {v: len(made), f"{v}_abstained": round(sum(abstained(it) for it in made) / len(made), 3)}
     state = {"s_oof": s_oof, "decided": decided, "labels": labels_sentence, "short_gain": short_gain, "readable": readable,
              "span_models": span_models, "priors": priors, "thresholds": thresholds, "confidence": conf_oof}
     return state, report
@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="also read GOLD's questions of an index about other things, as unanswerable (repeatable)")
     ap.add_argument("--withhold-every", type=int, default=3, metavar="N",
                     help="also read every Nth dated question with its answer's articles hidden, as unanswerable (0: none)")
+    ap.add_argument("--blank-every", type=int, default=0, metavar="N",
+                    help="also read every Nth dated question with only its answer's sentences blanked out (0: none)")
     args = ap.parse_args(argv)
     from ..embedder import SentenceTransformerEmbedder
     from ..evaluation.gold import load_gold
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         for spec in args.sets:
             gold, _, index_dir = spec.partition("=")
             fold_of = week_folds([g.date for g in load_gold(gold)])
-            items += collect(gold, index_dir, embedder, fold_of, args.withhold_every)
+            items += collect(gold, index_dir, embedder, fold_of, args.withhold_every, blank_every=args.blank_every)
         for spec in args.elsewhere:
             gold, _, index_dir = spec.partition("=")
             fold_of = week_folds([g.date for g in load_gold(gold)])
