@@ -178,16 +178,21 @@ def test_as_of_hides_later_articles(tmp_path, embedder, seed_reader):
         assistant.ask("How many died?", as_of="last Tuesday")
 
 
-def test_sources_lead_with_the_answers_passage_then_retrievals_order_one_per_story():
-    from rag.answer.reader import Reading, sources
+def test_sources_lead_with_the_answers_passage_then_fuse_retrieval_and_reading_one_per_story():
+    from rag.answer.reader import RRF_K, Reading, sources
 
-    # Retrieval ranked a, b, c, d; the reader's best sentence is in d, its next in e (a copy of c).
+    # Retrieval ranked a, b, c, d; the reader's best sentence is in d, its next in e (a copy of c),
+    # its third in b. Fused: b (retrieved 2nd, read 3rd) passes a (retrieved 1st, never read).
     pool = [_cand(x, f"Passage {x}.").passage for x in "abcd"]
     reading = Reading(ranked=[_cand("d", "Best."), _cand("e", "Copy of c."), _cand("b", "Third.")], probabilities=[0.9, 0.5, 0.4])
     story = {"e": "c"}.get
-    assert [p.chunk.doc_id for p in sources(reading, pool, 3, lambda d: story(d, d))] == ["d", "a", "b"]
-    assert [p.chunk.doc_id for p in sources(reading, pool, 9, lambda d: story(d, d))] == ["d", "a", "b", "c"]
+    assert 1 / (RRF_K + 1) + 1 / (RRF_K + 2) > 1 / RRF_K + 1 / (RRF_K + 3 + 4)
+    assert [p.chunk.doc_id for p in sources(reading, pool, 3, lambda d: story(d, d))] == ["d", "b", "a"]
+    assert [p.chunk.doc_id for p in sources(reading, pool, 9, lambda d: story(d, d))] == ["d", "b", "a", "c"]
     assert [p.chunk.doc_id for p in sources(Reading(), pool, 3)] == ["a", "b", "c"]  # nothing read: retrieval's order
+    # Read in the same order as retrieved, the fusion keeps it.
+    same = Reading(ranked=[_cand(x, "S.") for x in "abcd"], probabilities=[0.9, 0.8, 0.7, 0.6])
+    assert [p.chunk.doc_id for p in sources(same, pool, 4)] == ["a", "b", "c", "d"]
 
 
 def test_sources_of_one_story_keep_their_order_and_show_each_passage_once():
