@@ -188,7 +188,8 @@ def content_terms(text: str) -> list[str]:
 _CAPITALISED = re.compile(r"[A-Z][\w'’]*(?:-[\w'’]+)*")
 
 
-def acronyms(text: str) -> set[str]:
+@lru_cache(maxsize=65536)  # each sentence is measured and checked for names, question after question
+def acronyms(text: str) -> frozenset[str]:
     """The acronyms a text's capitalised names make, as terms: "the Russia-led Collective
     Security Treaty Organization" gives "csto" (and "rcsto", "cst", …), so a question about
     "the CSTO" finds the article that spells it out. Every run of two or more capitalised words
@@ -213,7 +214,7 @@ def acronyms(text: str) -> set[str]:
                 out.add("".join(c for c, fn in part if not fn))
                 out.add("".join(c for c, _ in part))
         run = []
-    return {a for a in out if 2 <= len(a) <= 6}
+    return frozenset(a for a in out if 2 <= len(a) <= 6)
 
 
 def index_terms(text: str) -> list[str]:
