@@ -8,8 +8,8 @@ not diluted by them. Pure and model-free: regular expressions plus `dateparser` 
 
 * A bare or "on" weekday is the most recent such day on or before as_of (as_of itself
   when it is that weekday), or, in a question in the future tense ("Will it rain on
-  Sunday?", "What's going to happen on Monday?"), the next one on or after as_of; "this Tuesday"/"this weekend" are those of as_of's week (maybe
-  after as_of); "last Tuesday" is the Tuesday of the previous week, not merely the latest.
+  Sunday?", "What's going to happen on Monday?"), the next one on or after as_of;
+  "this Tuesday"/"this weekend" are those of as_of's week (maybe after as_of); "last Tuesday" is the Tuesday of the previous week, not merely the latest.
 * "this week/month/year" run from their first day to as_of; "last week/month/year" (or
   "previous") are the whole previous calendar unit. "the past week", "the last week" and
   "the past/last N days|weeks|months|years|hours" are rolling: as_of minus N units .. as_of

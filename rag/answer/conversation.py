@@ -96,9 +96,9 @@ def _things(text: str, asked: set[str]) -> list[str]:
     adjectives ("an independent inquiry" -> "inquiry", "the emergency spillway" -> "emergency
     spillway"): its objects first, then its subjects, then the rest in text order; none that
     hold a person or that the question (``asked``, its content terms) already names."""
-    p = nlp.parse(text) if text else None
-    if p is None:
+    if not text:
         return []
+    p = nlp.parse(text)
     people = [(e.start, e.end) for e in p.entities if e.label in _PEOPLE]
     found = []
     for start, end in p.noun_chunks:
@@ -117,14 +117,14 @@ def _pick(pronoun: str, question: str, history: Sequence[dict] | None) -> tuple[
     """(referent, note) for ``pronoun``."""
     asked = {e.text for e in _names(question)}
     for depth, (user, reply) in enumerate(_turns(history)[:3]):
-        found = _pick_named(pronoun, asked, depth, user, reply)
-        if found[0] is None and depth == 0 and pronoun in _THING:
+        referent, note = _pick_named(pronoun, asked, depth, user, reply)
+        if referent is not None:
+            return referent, note
+        if depth == 0 and pronoun in _THING:
             terms = set(content_terms(question))
             things = _things(reply, terms) or _things(user, terms)
             if things:
                 return things[0], f"Taking “{pronoun}” to mean the {things[0]}."
-        if found[0] is not None:
-            return found
     return None, None
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import fit as F
 from .choose import CHOOSER_FEATURES, choice_messages, chooser_row
+from .collect import holds_answer, span_matches
 from .fit_model import model_fit_inputs, oof_reading, report_entry
 from .learners import fit_logistic, steady_threshold
 from .score import WEIGHTS_FILE
@@ -42,8 +43,8 @@ def collect(items, state, llm) -> list[dict]:
             continue
         rank = next(k for k, a in enumerate(alts) if a.text == texts[picked])
         choice = alts[rank]
-        short_right = F.span_matches(choice.text, it.answers)
-        right = bool(it.answers) and (short_right or F.holds_answer(choice.candidate.with_context, it.answers))
+        short_right = span_matches(choice.text, it.answers)
+        right = bool(it.answers) and (short_right or holds_answer(choice.candidate.with_context, it.answers))
         x = chooser_row(reading.rows[rank], agrees=rank == 0, probability=choice.probability, rank=rank)
         rows.append({"id": it.id, "fold": it.fold, "x": x.tolist(), "right": right, "short_right": short_right,
                      "reader_right": bool(state["labels"].get(it.id))})

@@ -196,8 +196,8 @@ def _ahead(window: TimeRange | None, as_of: int | None) -> bool:
 
 
 def _looks_ahead(cand: SentenceCandidate) -> bool:
-    """Whether ``cand`` speaks of what is to come: it has a modal verb ("will", "would", "is to"
-    aside); a report of what happened on a past Sunday is no forecast for the next one."""
+    """Whether ``cand`` speaks of what is to come: it has a modal verb ("will", "would", "may");
+    a report of what happened on a past Sunday is no forecast for the next one."""
     return any(t.tag == "MD" for t in nlp.parse(cand.text).tokens)
 
 
