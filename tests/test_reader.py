@@ -202,3 +202,79 @@ def test_sources_of_one_story_keep_their_order_and_show_each_passage_once():
     chunks = [Passage(Chunk(f"a-{i}", "a", f"Passage {i}.", 0, 1), 1.0 - i / 10) for i in range(4)]
     reading = Reading(ranked=[SentenceCandidate("a", Sentence("x", 0, 1), chunks[2], 2, 0)], probabilities=[0.9])
     assert [p.chunk.id for p in sources(reading, chunks, 3)] == ["a-2", "a-0", "a-1"]
+
+
+# -- what a quoted sentence must hold for the question's kind --------------------------------------
+
+
+def _decided(question: str, sentence: str, confidence: float = 0.9):
+    from rag.answer.reader import Reading, with_threshold
+
+    reading = Reading(ranked=[_cand("a", sentence)], probabilities=[0.9], confidence=confidence)
+    return with_threshold(analyze(question), reading, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answered"),
+    [
+        ("Thirteen people have died in the fire, police said.", True),
+        ("Dozens of attackers were killed overnight.", True),
+        ("No one was hurt, the company said.", True),
+        ("The province will pay up to $5,000 to each household.", True),
+        # about the dead, but it gives no count: the ordinal is not one
+        ("Hundreds of mourners attended the funeral of the first worker to die.", True),
+        ("Mourners attended the funeral of the first worker to die.", False),
+    ],
+)
+def test_a_count_is_answered_only_by_a_sentence_that_gives_an_amount(sentence, answered):
+    decided = _decided("How many people have died in the fire?", sentence)
+    assert decided.answerable is answered
+    if not answered:
+        assert decided.reason == "no passage gives the number asked for"
+
+
+def test_how_long_is_not_a_count_and_a_confident_reading_is_not_overruled_twice():
+    # "How long" asks a duration ("a year ago"), not an amount: no amount is required.
+    assert _decided("How long before these events did Americans storm the Capitol?", "It happened a year ago.").answerable
+    # The calibrated decision still comes first: an unsure reading abstains whatever it holds.
+    assert not _decided("How many people have died?", "Thirteen people have died.", confidence=0.1).answerable
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answered"),
+    [
+        # the thing asked of is missing from the sentence: it cannot settle yes or no
+        ("Did he have a family?", "The rowing club will hold a memorial regatta for Jonas Mirre.", False),
+        ("Has the prime minister visited Brackwater?", "Renwald announced the inquiry during his first visit to Brackwater.", False),
+        ("Did the dam burst?", "The Harl Dam burst shortly before 4 a.m.", True),
+        # the verb may be paraphrased ("leak" / "escaped"), the things may not
+        ("Did any chlorine leak from the plant?", "No chlorine escaped from the plant, the company said.", True),
+        # half the things' weight is enough: "banks" answers "Can people still get to their banks?"
+        ("Can people still get to their banks?", "Banks have been shut down across the nation.", True),
+    ],
+)
+def test_a_yes_or_no_question_is_answered_only_by_a_sentence_about_what_it_asks_of(question, sentence, answered):
+    decided = _decided(question, sentence)
+    assert decided.answerable is answered, decided.reason
+    if not answered:
+        assert decided.reason.startswith("the passage that comes closest does not mention")
+
+
+def test_only_yes_or_no_questions_name_the_things_they_ask_of():
+    assert analyze("Did he have a family?").polar_things == ("family",)
+    assert analyze("And has the prime minister visited Brackwater?").polar_things == ("minister",)
+    assert analyze("Who visited the family?").polar_things == ()
+    assert analyze("How many families were evacuated?").polar_things == ()
+
+
+def test_a_sentence_that_only_repeats_the_question_answers_nothing():
+    question = "Which new Channel 4 series has provoked almost 1,000 complaints to Ofcom?"
+    decided = _decided(question, "Which new Channel 4 series has provoked almost 1,000 complaints to Ofcom?")
+    assert not decided.answerable and decided.reason == "the closest passage only repeats the question"
+    # One word the question did not have is something said.
+    assert _decided(question, "The Piano, a new Channel 4 series, has provoked almost 1,000 complaints to Ofcom.").answerable
+
+
+def test_a_sentence_stating_just_the_claim_still_answers_a_yes_or_no_question():
+    assert _decided("Did the dam burst?", "The dam burst.").answerable
+    assert _decided("True or false: at least 2,000 people have been arrested.", "At least 2,000 people have been arrested.").answerable

@@ -45,8 +45,9 @@ import numpy as np
 from .collect import Item, collect, holds_answer, placeholder_weights, span_matches, week_folds
 from .confidence import CONFIDENCE_FEATURES, decide, missing_names
 from .features import SENTENCE_FEATURES, SPAN_FEATURES, span_features, span_groups
+from .kinds import repeats_question
 from .learners import C, fit_conditional_logit, fit_logistic, fit_trees, steady_threshold
-from .reader import SPAN_SENTENCES, _all_in_question
+from .reader import SPAN_SENTENCES
 from .score import WEIGHTS_FILE, LinearModel, Weights
 
 
@@ -101,7 +102,7 @@ def _span_rows(item: Item, logits: np.ndarray, prior: Weights):
         q, cands, spans, articles, focus = item.read
         top = set(np.argsort(-logits, kind="stable")[:SPAN_SENTENCES].tolist())
         chosen = [s for s in spans if s.sentence in top]
-        groups = [g for g in span_groups(chosen, logits) if not _all_in_question(q, g.best.text)]
+        groups = [g for g in span_groups(chosen, logits) if not repeats_question(q, g.best.text)]
         x = span_features(q, groups, cands, logits, lambda c, label: 0.0,
                           lambda texts: np.array([focus.get(t, 0.0) for t in texts]), articles)
         y = np.array([span_matches(g.best.text, item.answers) for g in groups], dtype=bool)

@@ -8,8 +8,11 @@ time window (`rag.timewords`):
   makes the reports of different days disagree, and the reader may pick an
   old one. So when the reader would answer, and the top sources hold a newer
   day than its answer's (or, when the question names days, the newest of
-  those), that day's reports are read on their own; if they answer at least
-  as confidently, with a sentence the whole pool's reading also ranked among
+  those), that day's reports are read on their own; if they answer about as
+  confidently (within `CLOSE`, the rule that names disagreements: two reports
+  of a changing figure that are near ties go to the newer; requiring the newer
+  to be surer kept "9,000 evacuated" on Wednesday at 0.6916 against
+  Wednesday's "11,500" at 0.6910), with a sentence the whole pool's reading also ranked among
   its k best (k = the sources shown), their answer wins; this changes which
   report answers, never whether to answer, which stays the reader's
   calibrated decision. Two questions are instead read over one day's reports
@@ -36,14 +39,8 @@ time window (`rag.timewords`):
   kind, as likely (`CLOSE`, the rule that adds a why-answer's extra
   sentences), from another outlet on the same day, with another value, the
   answer gives both with their sources instead of silently picking one.
-* **Digests.** "How did the toll change?", "What's the latest on X?", "What
-  happened this week?": the best sentence of each of up to `DIGEST_DAYS` days
-  among the reader's `DIGEST_POOL` best (the first and the latest day always),
-  in date order, each with its date.
-  A sentence must hold most of the question's subject (its terms other than
-  the digest words), weighted by idf, or it is not part of the story asked about;
-  when the subject is a count ("the death toll", "the number of evacuees"), it
-  must also give a number: "the search went on" tells nothing of how a toll changed.
+* **Digests** ("How did the toll change?", "What's the latest on X?"): see
+  `rag.answer.digest`.
 """
 
 from __future__ import annotations
@@ -53,57 +50,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ..dates import day_number
-from ..text import content_terms, normalize_answer
+from ..text import normalize_answer
 from ..timewords import TimeRange
 from ..types import Article, Passage
 from . import nlp
 from .candidates import SentenceCandidate
 from .compose import CLOSE
-from .features import term_match
-from .question import QUANTITY_NOUNS, Question
+from .digest import COUNTED, LATEST, dated_digest, day_of, digest_subject
+from .kinds import unfit
+from .question import Question
 from .reader import Reading, ShortAnswer
 
-__all__ = ["News", "arrange", "asks_latest", "dated_digest", "digest_subject", "DIGEST_DAYS", "DIGEST_POOL"]
+__all__ = ["News", "arrange", "asks_latest"]
 
-DIGEST_DAYS = 5  # a digest quotes at most this many days
-LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the newest report
-# …from the reader's best sentences. The subject (and number) tests keep a digest to its story, so the
-# pool can be wide: 12 missed days whose one report of the figure ranked lower.
-DIGEST_POOL = 40
-_LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.I)
-_COUNTED = re.compile(r"\bhow\s+(?:many|much)\b|\b(?:" + "|".join(QUANTITY_NOUNS) + r")s?\b", re.I)
 
-# Asking how something developed, not for one fact: change verbs after "how has/did/is",
-# "the latest on", "what happened", a rundown/timeline/update.
-_DIGEST = re.compile(
-    r"\bhow\s+(?:has|have|did|is|are|was|were)\b(?P<s1>.*?)\b(?:chang|ris|grow|grew|develop|evolv|progress|unfold|fall|fell|drop)\w*"
-    r"|\b(?:latest|news|updates?)\s+(?:on|about|from|in)\b(?P<s2>.*)"
-    r"|\bwhat(?:'s| is| has)?\s+(?:been\s+)?happen\w*\b(?P<s3>.*)"
-    r"|\b(?:rundown|timeline|recap|summary|overview)\b(?P<s4>.*)",
-    re.I,
-)
 
 
 def asks_latest(question: str) -> str:
     """The words asking for the newest report of a figure ("the latest death toll", "how many, by
     the most recent figures"), or "". Only a count changes from report to report in a way the newest settles:
     "the latest tech giant to cut jobs" names a company, which an older report may give as well."""
-    m = _LATEST.search(question)
-    return m.group(0) if m and _COUNTED.search(question) else ""
-
-
-def digest_subject(question: str) -> str | None:
-    """What a digest question asks the development of ("the death toll" in "How has the death
-    toll changed?"), or None when it asks for one fact."""
-    m = _DIGEST.search(question)
-    if m is None:
-        return None
-    subject = next((g for g in m.groups() if g is not None), "").strip(" ?.!,")
-    # "the number of evacuees" is about evacuees: reports give the number, not the word.
-    subject = re.sub(r"^(?:the\s+)?(?:number|count|total|amount|level|figure)s?\s+of\s+", "", subject, flags=re.I)
-    if not content_terms(subject) or re.match(r"(?:how|what|who|which|when|where|why)\b", subject, re.I):
-        return None  # nothing to follow, or a fact asked for ("an update on how many left")
-    return subject
+    m = LATEST.search(question)
+    return m.group(0) if m and COUNTED.search(question) else ""
 
 
 @dataclass
@@ -138,8 +106,8 @@ def arrange(
         return News(replace(reading, answerable=False, reason=f"no passage says what is expected on {day}"), [], [])
     subject = digest_subject(q.text)
     if subject is not None:
-        return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(_COUNTED.search(q.text)),
-                                              latest=bool(_LATEST.search(q.text))))
+        return News(reading, [], dated_digest(reading, articles, subject, idf, counted=bool(COUNTED.search(q.text)),
+                                              latest=bool(LATEST.search(q.text))))
     newest = False
     target = _target_day(shown, articles, window)
     if target is not None and ((window is not None and window.one_day) or (window is None and asks_latest(q.text))):
@@ -148,7 +116,7 @@ def arrange(
         fresh = read_day(target)
         if fresh.ranked:
             return News(fresh, _disagreeing(fresh, articles) if q.factoid and fresh.answerable else [], [], True)
-    if reading.answerable and target is not None and target != _day(articles, reading.best):
+    if reading.answerable and target is not None and target != day_of(articles, reading.best):
         fresh = read_day(target)
         # A small pool reads as more certain, so the newest report must also be one the whole
         # pool's reading ranked among its k best (as many as sources are shown): a fresher
@@ -156,15 +124,16 @@ def arrange(
         # answers this step changed, against 15 among the k best.)
         best_overall = {(c.doc_id, c.sentence.start) for c in reading.ranked[: max(1, len(shown))]}
         lead = fresh.best
-        if lead is not None and (lead.doc_id, lead.sentence.start) in best_overall and fresh.confidence >= reading.confidence:
+        if (
+            lead is not None
+            and (lead.doc_id, lead.sentence.start) in best_overall
+            and fresh.confidence >= CLOSE * reading.confidence
+            and unfit(q, lead.with_context) is None  # the newer sentence must be of the kind asked for too
+        ):
             fresh.answerable, fresh.reason = True, ""
             reading, newest = fresh, True
     differs = _disagreeing(reading, articles) if q.factoid and reading.answerable else []
     return News(reading, differs, [], newest)
-
-
-def _day(articles: dict[str, Article], cand: SentenceCandidate | None) -> int | None:
-    return None if cand is None else day_number(articles[cand.doc_id].published)
 
 
 def _shown_days(shown: Sequence[Passage], articles: dict[str, Article]) -> list[int]:
@@ -233,7 +202,7 @@ def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAn
     if not reading.alternatives:
         return []
     best = reading.short or reading.alternatives[0]
-    day = _day(articles, best.candidate)
+    day = day_of(articles, best.candidate)
     if day is None:
         return []
     seen = {_value(best.text)}
@@ -245,7 +214,7 @@ def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAn
         if (
             a.probability >= CLOSE * best.probability
             and _kind(a) == _kind(best)
-            and _day(articles, a.candidate) == day
+            and day_of(articles, a.candidate) == day
             and _value(a.text) not in seen
             and outlet not in outlets
         ):
@@ -253,47 +222,3 @@ def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAn
             seen.add(_value(a.text))
             outlets.add(outlet)
     return [best, *others] if others else []
-
-
-def dated_digest(
-    reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None,
-    *, counted: bool = False, latest: bool = False,
-) -> list[tuple[SentenceCandidate, float]]:
-    """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
-    sentences that give a number (in digits or words). With ``latest`` ("what's the latest on
-    the floods?") the newest day also gives up to `LATEST_FACTS` sentences of its report, the
-    ones the reader ranked best, since what is new is what was asked."""
-    from .claim import digits
-
-    stems = list(dict.fromkeys(content_terms(subject)))
-    weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
-    total = sum(weights.values())
-    best_by_day: dict[int, tuple[SentenceCandidate, float]] = {}
-    for cand, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL]):
-        d = _day(articles, cand)
-        terms = set(content_terms(cand.text))
-        covered = sum(w for s, w in weights.items() if term_match(s, terms))
-        if d is None or (total and covered <= total / 2) or (counted and not re.search(r"\d", digits(cand.text))):
-            continue
-        if d not in best_by_day or p > best_by_day[d][1]:
-            best_by_day[d] = (cand, p)
-    days = sorted(best_by_day)
-    if len(days) > DIGEST_DAYS:
-        # A change needs its start and its latest state; the middle keeps its best-matching days.
-        middle = sorted(days[1:-1], key=lambda d: -best_by_day[d][1])[: DIGEST_DAYS - 2]
-        days = sorted([days[0], *middle, days[-1]])
-    if len(days) < 2:
-        return []
-    items = [best_by_day[d] for d in days]
-    if latest:
-        newest = items[-1][0]
-        more = [
-            (c, p) for c, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL])
-            if c.doc_id == newest.doc_id and c.sentence.start != newest.sentence.start
-        ]
-        more = more[: LATEST_FACTS - 1]
-        earlier = DIGEST_DAYS - 1 - len(more)  # the digest stays within DIGEST_DAYS sentences
-        items = (items[:-1][-earlier:] if earlier > 0 else []) + sorted(
-            [items[-1], *more], key=lambda cp: cp[0].sentence.start  # the report's own order
-        )
-    return items

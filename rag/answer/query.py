@@ -26,6 +26,7 @@ from ..timewords import TimeRange
 from ..timewords import resolve as time_range
 from ..types import Passage
 from .conversation import Resolution, resolve
+from .digest import digest_cue
 from .news import asks_latest
 from .question import Question, analyze
 
@@ -90,8 +91,11 @@ def plan(
     dated_here = window is not None and window.one_day and any(
         _allowed(index, x, Where(first=days[0], last=days[1], undated=False)) for x in pool
     )
-    # "The latest toll" picks the newest reports the same way (`rag.answer.news`): not a word to find.
-    time_words = " ".join(filter(None, [window.text if dated_here else "", asks_latest(res.question)]))
+    # "The latest toll" picks the newest reports the same way (`rag.answer.news`), and a digest's
+    # "latest on" / "how has … changed" is what its dates show: not words to find.
+    time_words = " ".join(
+        filter(None, [window.text if dated_here else "", asks_latest(res.question), digest_cue(res.question)])
+    )
     q = (
         analyze(res.question, referent=res.referent, idf=index.idf, time_words=time_words)
         if analyse else Question(res.question, "other")

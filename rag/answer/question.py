@@ -19,10 +19,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..text import STOPWORDS, _fold, content_terms
+from ..text import content_terms
 from . import nlp
 
-__all__ = ["Question", "analyze", "statement", "ANSWER_CLASSES", "FACTOID", "QUANTITY_NOUNS"]
+__all__ = ["Question", "analyze", "statement", "ANSWER_CLASSES", "COUNTED", "FACTOID", "QUANTITY_NOUNS"]
 
 ANSWER_CLASSES = ("number", "time", "person", "place", "thing", "quote", "reason", "manner", "other")
 FACTOID = ("number", "time", "person", "place", "thing")
@@ -35,6 +35,8 @@ _HOW_NUMBER = {"many", "much", "old", "long", "far", "large", "big", "often", "t
 _TIME_NOUNS = {"day", "date", "year", "month", "time", "week", "weekday", "hour", "decade", "century", "season"}
 _PLACE_NOUNS = {"place", "location", "where"}
 QUANTITY_NOUNS = ("number", "amount", "percentage", "percent", "share", "total", "toll", "count")  # "what is the toll"
+# A count asked for: "how many", "how much", "the number of", "the toll".
+COUNTED = re.compile(r"\bhow\s+(?:many|much)\b|\b(?:" + "|".join(QUANTITY_NOUNS) + r")s?\b", re.I)
 _SAY_LEMMAS = {
     "say", "call", "describe", "tell", "chant", "yell", "shout", "write", "claim", "warn", "urge", "demand",
     "accuse", "dub", "label", "refer", "compare", "announce", "promise", "vow", "characterize", "characterise",
@@ -52,10 +54,19 @@ class Question:
     entities: tuple[str, ...] = ()  # the named things it is about
     referent: str | None = None  # what a pronoun stands for, resolved from the conversation
     core: str = ""  # the clause that asks ("how many people were arrested?"), without a preamble
+    # A yes-or-no question's common nouns: the things it asks something of ("family" in "Did
+    # he have a family?"); () for any other question.
+    polar_things: tuple[str, ...] = ()
 
     @property
     def factoid(self) -> bool:
         return self.answer_class in FACTOID
+
+    @property
+    def asks_count(self) -> bool:
+        """It asks how many or how much ("how many were arrested?", "what is the toll?"), not how
+        long or how old: only a sentence that gives an amount can answer it."""
+        return self.answer_class == "number" and bool(COUNTED.search(self.core or self.text))
 
 
 def _wh_token(tokens) -> int | None:
@@ -204,11 +215,8 @@ def analyze(
     parse = nlp.parse(text)
     answer_class, focus = _classify(parse)
     dated = set(content_terms(time_words))
-    stems: list[str] = []
-    for raw in re.findall(r"[\w][\w'’\-.]*[\w]|\w", text):
-        if _fold(raw) in STOPWORDS:
-            continue
-        stems.extend(s for s in content_terms(raw) if s not in stems)
+    # One term per word, "1,000" included (one number, as sentences' terms have it).
+    stems = list(dict.fromkeys(content_terms(text)))
     stems = [s for s in stems if s not in dated] or stems
     if referent:
         stems.extend(s for s in content_terms(referent) if s not in stems)
@@ -217,7 +225,18 @@ def analyze(
     ents = _entities(parse)
     if referent and referent not in ents:
         ents = (*ents, referent)
-    return Question(text, answer_class, focus, weights, ents, referent, _core(parse, text))
+    things = _polar_things(parse) if answer_class == "other" else ()
+    things = tuple(t for t in things if all(s in weights for s in content_terms(t)))
+    return Question(text, answer_class, focus, weights, ents, referent, _core(parse, text), things)
+
+
+def _polar_things(parse) -> tuple[str, ...]:
+    """A yes-or-no question's common nouns (lower case): it opens with an auxiliary or a modal
+    ("Did", "Has", "Is", "Can"), the inverted order of English yes-or-no questions."""
+    tokens = [t for t in parse.tokens if t.tag != "CC"]  # "And did he…"
+    if not tokens or tokens[0].tag not in ("VBZ", "VBP", "VBD", "MD"):
+        return ()
+    return tuple(dict.fromkeys(t.text.lower() for t in tokens if t.tag in ("NN", "NNS") and content_terms(t.text)))
 
 
 def statement(text: str) -> str | None:

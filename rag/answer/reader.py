@@ -16,11 +16,11 @@ import numpy as np
 
 from ..embedder import Embedder
 from ..retrieval.retriever import diversify
-from ..text import content_terms
 from ..types import Article, Passage
 from .candidates import SentenceCache, SentenceCandidate, gather, spans_of
 from .confidence import Decision, asked_names, decide, missing_names
-from .features import SpanGroup, sentence_features, span_features, span_groups, term_match
+from .features import SpanGroup, sentence_features, span_features, span_groups
+from .kinds import repeats_question, unfit
 from .question import Question
 from .score import Weights, load_weights
 
@@ -107,7 +107,7 @@ class Reader:
     def span_matrix(self, q, cands, sentence_logits, articles) -> tuple[list[SpanGroup], np.ndarray]:
         top = np.argsort(-sentence_logits, kind="stable")[:SPAN_SENTENCES]
         spans = spans_of(cands, only=[int(i) for i in top])
-        groups = [g for g in span_groups(spans, sentence_logits) if not _all_in_question(q, g.best.text)]
+        groups = [g for g in span_groups(spans, sentence_logits) if not repeats_question(q, g.best.text)]
         x = span_features(
             q, groups, cands, sentence_logits, self.label_prior, lambda texts: self.focus_similarity(q.focus, texts), articles
         )
@@ -176,11 +176,15 @@ def picked(reading: Reading, choice: ShortAnswer, confidence: float, threshold: 
 
 
 def with_threshold(q: Question, reading: Reading, threshold: float) -> Reading:
-    """The reading answered when its confidence reaches ``threshold``, else abstaining with its
-    reason. A question without a letter or a digit asks nothing, whatever the scores say."""
+    """The reading answered when its confidence reaches ``threshold`` and its sentence is of the
+    kind the question asks for (`rag.answer.kinds`), else abstaining with its reason. A question
+    without a letter or a digit asks nothing, whatever the scores say."""
     if not any(ch.isalnum() for ch in q.text):
         return replace(reading, answerable=False, reason="the question has no words to look for")
     answerable = reading.confidence >= threshold
+    mismatch = unfit(q, reading.best.with_context) if answerable and reading.best is not None else None
+    if mismatch:
+        return replace(reading, answerable=False, reason=mismatch)
     reason = "" if answerable else _reason(q, reading.missing, reading.confidence)
     return replace(reading, answerable=answerable, reason=reason)
 
@@ -218,11 +222,6 @@ def sources(
     # Ranked by this position, not by the retriever's score, also where one story fills the k.
     picked = diversify(list(enumerate(first.values())), k, 1, story_of, doc=lambda t: t[1].chunk.doc_id, score=lambda t: -t[0])
     return [p for _, p in picked]
-
-
-def _all_in_question(q: Question, text: str) -> bool:
-    stems = content_terms(text)
-    return bool(stems) and all(term_match(s, set(q.weights)) for s in stems)
 
 
 def _reason(q: Question, missing: list[str], confidence: float) -> str:

@@ -1,7 +1,7 @@
 """Timeline: a dated digest of one topic across the days' reports (`rag timeline`).
 
 The topic is retrieved and read as a question would be (`rag.answer.query`,
-`rag.answer.reader`), then `rag.answer.news.dated_digest` keeps the best sentence
+`rag.answer.reader`), then `rag.answer.digest.dated_digest` keeps the best sentence
 of each of up to five days, oldest first, and `rag.answer.compose.digest` writes
 it with each item's date and citation, exactly as a digest question is answered.
 """
@@ -14,7 +14,7 @@ from ..embedder import Embedder
 from ..index import Index
 from ..types import Answer
 from .compose import abstention, digest, with_copies
-from .news import dated_digest
+from .digest import dated_digest
 from .query import plan
 from .reader import Reader
 

@@ -1,0 +1,128 @@
+"""Digests: how a story developed, as dated sentences from the days' reports.
+
+"How did the toll change?", "What's the latest on X?", "What happened this week?": the
+best sentence of each of up to `DIGEST_DAYS` days among the reader's `DIGEST_POOL` best
+(the first and the latest day always), in date order, each with its date.
+A sentence must hold most of the question's subject (its terms other than the digest
+words), weighted by idf, or it is not part of the story asked about; when the subject is
+a count ("the death toll", "the number of evacuees"), it must also give a number: "the
+search went on" tells nothing of how a toll changed. The digest words themselves
+(`digest_cue`: "latest on", "how has … changed") are what the dates answer, so the reader
+does not look for sentences repeating them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..dates import day_number
+from ..text import content_terms
+from ..types import Article
+from . import nlp
+from .candidates import SentenceCandidate
+from .features import term_match
+from .question import COUNTED
+from .reader import Reading
+
+__all__ = ["COUNTED", "DIGEST_DAYS", "DIGEST_POOL", "LATEST", "dated_digest", "day_of", "digest_cue", "digest_subject"]
+
+DIGEST_DAYS = 5  # a digest quotes at most this many days
+LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the newest report
+# …from the reader's best sentences. The subject (and number) tests keep a digest to its story, so the
+# pool can be wide: 12 missed days whose one report of the figure ranked lower.
+DIGEST_POOL = 40
+LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.I)
+
+
+# Asking how something developed, not for one fact: change verbs after "how has/did/is",
+# "the latest on", "what happened", a rundown/timeline/update.
+_DIGEST = re.compile(
+    r"\bhow\s+(?:has|have|did|is|are|was|were)\b(?P<s1>.*?)\b(?:chang|ris|grow|grew|develop|evolv|progress|unfold|fall|fell|drop)\w*"
+    r"|\b(?:latest\s+(?:news|updates?)|latest|news|updates?)\s+(?:on|about|from|in)\b(?P<s2>.*)"
+    r"|\bwhat(?:'s| is| has)?\s+(?:been\s+)?happen\w*\b(?P<s3>.*)"
+    r"|\b(?:rundown|timeline|recap|summary|overview)\b(?P<s4>.*)",
+    re.I,
+)
+
+
+def digest_cue(question: str) -> str:
+    """The words that make a question a digest ("latest on" in "What's the latest on the
+    floods?"), or "": the digest's dates answer for them, so no sentence need repeat them."""
+    m = _DIGEST.search(question)
+    if m is None or digest_subject(question) is None:
+        return ""
+    group = next(i for i, g in enumerate(m.groups(), start=1) if g is not None)
+    return (question[m.start() : m.start(group)] + " " + question[m.end(group) : m.end()]).strip()
+
+
+def digest_subject(question: str) -> str | None:
+    """What a digest question asks the development of ("the death toll" in "How has the death
+    toll changed?"), or None when it asks for one fact."""
+    m = _DIGEST.search(question)
+    if m is None:
+        return None
+    subject = next((g for g in m.groups() if g is not None), "").strip(" ?.!,")
+    # "the number of evacuees" is about evacuees: reports give the number, not the word.
+    subject = re.sub(r"^(?:the\s+)?(?:number|count|total|amount|level|figure)s?\s+of\s+", "", subject, flags=re.I)
+    if not content_terms(subject) or re.match(r"(?:how|what|who|which|when|where|why)\b", subject, re.I):
+        return None  # nothing to follow, or a fact asked for ("an update on how many left")
+    if m.group("s1") is not None and _noun_before_verb(question, m.end("s1"), m.end()):
+        return None  # "How did a fuel price rise turn into riots?": "rise" is a noun, "turn" asks how
+    return subject
+
+
+def _noun_before_verb(question: str, start: int, end: int) -> bool:
+    """Whether the change word (between ``start`` and ``end``) is tagged a noun and a verb follows
+    it: then it names a thing ("a price rise"), and the verb after it is what the question asks."""
+    tokens = nlp.parse(question).tokens
+    i = next((i for i, t in enumerate(tokens) if start <= t.start < end), None)
+    return i is not None and tokens[i].tag.startswith("NN") and i + 1 < len(tokens) and tokens[i + 1].tag.startswith("VB")
+
+
+def day_of(articles: dict[str, Article], cand: SentenceCandidate | None) -> int | None:
+    return None if cand is None else day_number(articles[cand.doc_id].published)
+
+
+def dated_digest(
+    reading: Reading, articles: dict[str, Article], subject: str, idf: Callable[[list[str]], list[float]] | None,
+    *, counted: bool = False, latest: bool = False,
+) -> list[tuple[SentenceCandidate, float]]:
+    """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
+    sentences that give a number (in digits or words). With ``latest`` ("what's the latest on
+    the floods?") the newest day also gives up to `LATEST_FACTS` sentences of its report, the
+    ones the reader ranked best, since what is new is what was asked."""
+    from .claim import digits
+
+    stems = list(dict.fromkeys(content_terms(subject)))
+    weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
+    total = sum(weights.values())
+    best_by_day: dict[int, tuple[SentenceCandidate, float]] = {}
+    for cand, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL]):
+        d = day_of(articles, cand)
+        terms = set(content_terms(cand.text))
+        covered = sum(w for s, w in weights.items() if term_match(s, terms))
+        if d is None or (total and covered <= total / 2) or (counted and not re.search(r"\d", digits(cand.text))):
+            continue
+        if d not in best_by_day or p > best_by_day[d][1]:
+            best_by_day[d] = (cand, p)
+    days = sorted(best_by_day)
+    if len(days) > DIGEST_DAYS:
+        # A change needs its start and its latest state; the middle keeps its best-matching days.
+        middle = sorted(days[1:-1], key=lambda d: -best_by_day[d][1])[: DIGEST_DAYS - 2]
+        days = sorted([days[0], *middle, days[-1]])
+    if len(days) < 2:
+        return []
+    items = [best_by_day[d] for d in days]
+    if latest:
+        newest = items[-1][0]
+        more = [
+            (c, p) for c, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL])
+            if c.doc_id == newest.doc_id and c.sentence.start != newest.sentence.start
+        ]
+        more = more[: LATEST_FACTS - 1]
+        earlier = DIGEST_DAYS - 1 - len(more)  # the digest stays within DIGEST_DAYS sentences
+        items = (items[:-1][-earlier:] if earlier > 0 else []) + sorted(
+            [items[-1], *more], key=lambda cp: cp[0].sentence.start  # the report's own order
+        )
+    return items

@@ -1,0 +1,73 @@
+"""Kinds: whether the sentence an answer would quote is of the kind its question asks for.
+
+The reader's confidence is a calibrated score over many measurements; some questions
+also need their sentence to hold a thing of a certain kind, whatever the score:
+
+* a count ("how many", "how much", "the toll") needs a sentence that gives an amount:
+  a cardinal number (tagged CD: "13", "thirteen", but not the ordinal "first"), an amount
+  spaCy recognises ("dozens", "$5,000", "40 percent"), or none at all ("no one");
+  "the funeral of the first worker to die" is about the dead and says nothing of how many;
+* a yes-or-no question ("Did he have a family?") needs a sentence that mentions the
+  things it asks of, its common nouns, for at least half their idf weight: a sentence
+  about him that never mentions a family cannot settle it. Its verb may be paraphrased
+  ("Did any chlorine leak?" / "No chlorine escaped"), its things may not;
+* a question asking for a thing (who, which, how many…) needs a sentence that says
+  something it did not: a quiz that prints its own question ("Which new series has
+  provoked 1,000 complaints?") answers nothing. A yes-or-no or true-or-false question is
+  another matter: a sentence stating just its claim is the best answer it can have.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..text import content_terms
+from . import nlp
+from .features import term_match
+from .question import Question
+
+__all__ = ["gives_amount", "repeats_question", "unfit"]
+
+_AMOUNT_LABELS = ("CARDINAL", "MONEY", "PERCENT", "QUANTITY")
+_NONE = re.compile(r"\b(?:none|zero|nobody|no one)\b", re.I)
+
+
+def unfit(q: Question, text: str) -> str | None:
+    """Why ``text`` cannot answer ``q`` (a reason a reader can act on), or None when it can."""
+    if q.asks_count and not gives_amount(text):
+        return "no passage gives the number asked for"
+    if q.factoid and repeats_question(q, text):
+        return "the closest passage only repeats the question"
+    unsaid = _unsaid_things(q, text)
+    if unsaid:
+        return f"the passage that comes closest does not mention {', '.join(unsaid)}"
+    return None
+
+
+def gives_amount(text: str) -> bool:
+    """Whether ``text`` states an amount (see the module docstring)."""
+    p = nlp.parse(text)
+    return (
+        any(t.tag == "CD" for t in p.tokens) or any(e.label in _AMOUNT_LABELS for e in p.entities) or bool(_NONE.search(text))
+    )
+
+
+def repeats_question(q: Question, text: str) -> bool:
+    """Whether every term of ``text`` is already in the question."""
+    stems = content_terms(text)
+    return bool(stems) and all(term_match(s, set(q.weights)) for s in stems)
+
+
+def _unsaid_things(q: Question, text: str) -> list[str]:
+    """The things a yes-or-no question asks of that ``text`` leaves out, when they are more than
+    half their weight (idf); [] when the text mentions at least half, or the question is not one
+    ("Can people still get to their banks?" is answered by "Banks have been shut down")."""
+    if not q.polar_things:
+        return []
+    terms = set(content_terms(text))
+
+    def weight(word: str) -> float:
+        return sum(q.weights.get(s, 1.0) for s in content_terms(word))
+
+    missing = [w for w in q.polar_things if not all(term_match(s, terms) for s in content_terms(w))]
+    return missing if sum(map(weight, missing)) > sum(map(weight, q.polar_things)) / 2 else []
