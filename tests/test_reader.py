@@ -260,11 +260,14 @@ def test_a_yes_or_no_question_is_answered_only_by_a_sentence_about_what_it_asks_
         assert decided.reason.startswith("the passage that comes closest does not mention")
 
 
-def test_only_yes_or_no_questions_name_the_things_they_ask_of():
-    assert analyze("Did he have a family?").polar_things == ("family",)
-    assert analyze("And has the prime minister visited Brackwater?").polar_things == ("minister",)
-    assert analyze("Who visited the family?").polar_things == ()
-    assert analyze("How many families were evacuated?").polar_things == ()
+def test_only_yes_or_no_why_and_how_questions_name_the_things_they_ask_of():
+    assert analyze("Did he have a family?").things == ("family",)
+    assert analyze("And has the prime minister visited Brackwater?").things == ("minister",)
+    assert analyze("Who visited the family?").things == ()
+    assert analyze("How many families were evacuated?").things == ()
+    # why and how questions: the nouns of the clause that asks, not of a quiz's preamble
+    assert analyze("Why was the internet shut down in Kazakhstan?").things == ("internet",)
+    assert analyze("Protests spread this week. How did a fuel price rise turn into riots?").things == ("fuel", "price", "rise", "riots")
 
 
 def test_a_sentence_that_only_repeats_the_question_answers_nothing():
@@ -278,3 +281,16 @@ def test_a_sentence_that_only_repeats_the_question_answers_nothing():
 def test_a_sentence_stating_just_the_claim_still_answers_a_yes_or_no_question():
     assert _decided("Did the dam burst?", "The dam burst.").answerable
     assert _decided("True or false: at least 2,000 people have been arrested.", "At least 2,000 people have been arrested.").answerable
+
+
+def test_a_why_or_how_answer_must_be_about_the_things_its_question_asks_of():
+    decided = _decided("Why was the internet shut down in Kazakhstan?", "Banks have been shut down across the nation.")
+    assert not decided.answerable and decided.reason == "the passage that comes closest does not mention internet"
+    assert _decided(
+        "Why did the protests start?", "The protests started over the end of price caps on liquefied petroleum gas."
+    ).answerable
+    # A quiz's preamble names things the asking clause does not ask about.
+    assert _decided(
+        "Crowds filled the squares of Almaty this week. Why did the protests start?",
+        "The protests started over the end of price caps on liquefied petroleum gas.",
+    ).answerable

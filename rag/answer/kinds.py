@@ -10,7 +10,9 @@ also need their sentence to hold a thing of a certain kind, whatever the score:
 * a yes-or-no question ("Did he have a family?") needs a sentence that mentions the
   things it asks of, its common nouns, for at least half their idf weight: a sentence
   about him that never mentions a family cannot settle it. Its verb may be paraphrased
-  ("Did any chlorine leak?" / "No chlorine escaped"), its things may not;
+  ("Did any chlorine leak?" / "No chlorine escaped"), its things may not. So does a why
+  or how question, of the nouns of its asking clause: "Banks have been shut down" does
+  not say why the internet was;
 * a question asking for a thing (who, which, how many…) needs a sentence that says
   something it did not: a quiz that prints its own question ("Which new series has
   provoked 1,000 complaints?") answers nothing. A yes-or-no or true-or-false question is
@@ -59,15 +61,15 @@ def repeats_question(q: Question, text: str) -> bool:
 
 
 def _unsaid_things(q: Question, text: str) -> list[str]:
-    """The things a yes-or-no question asks of that ``text`` leaves out, when they are more than
+    """The things a yes-or-no, why or how question asks of that ``text`` leaves out, when they are more than
     half their weight (idf); [] when the text mentions at least half, or the question is not one
     ("Can people still get to their banks?" is answered by "Banks have been shut down")."""
-    if not q.polar_things:
+    if not q.things:
         return []
     terms = set(content_terms(text))
 
     def weight(word: str) -> float:
         return sum(q.weights.get(s, 1.0) for s in content_terms(word))
 
-    missing = [w for w in q.polar_things if not all(term_match(s, terms) for s in content_terms(w))]
-    return missing if sum(map(weight, missing)) > sum(map(weight, q.polar_things)) / 2 else []
+    missing = [w for w in q.things if not all(term_match(s, terms) for s in content_terms(w))]
+    return missing if sum(map(weight, missing)) > sum(map(weight, q.things)) / 2 else []

@@ -54,9 +54,10 @@ class Question:
     entities: tuple[str, ...] = ()  # the named things it is about
     referent: str | None = None  # what a pronoun stands for, resolved from the conversation
     core: str = ""  # the clause that asks ("how many people were arrested?"), without a preamble
-    # A yes-or-no question's common nouns: the things it asks something of ("family" in "Did
-    # he have a family?"); () for any other question.
-    polar_things: tuple[str, ...] = ()
+    # The common nouns of a yes-or-no, why or how question: the things it asks something of
+    # ("family" in "Did he have a family?", "internet" in "Why was the internet shut down?");
+    # () for a question asking for a thing (who, which, how many…).
+    things: tuple[str, ...] = ()
 
     @property
     def factoid(self) -> bool:
@@ -225,16 +226,20 @@ def analyze(
     ents = _entities(parse)
     if referent and referent not in ents:
         ents = (*ents, referent)
-    things = _polar_things(parse) if answer_class == "other" else ()
-    things = tuple(t for t in things if all(s in weights for s in content_terms(t)))
-    return Question(text, answer_class, focus, weights, ents, referent, _core(parse, text), things)
+    core = _core(parse, text)
+    asked = _things(parse, answer_class, max(0, text.rfind(core)) if core else 0)
+    things = tuple(t for t in asked if all(s in weights for s in content_terms(t)))
+    return Question(text, answer_class, focus, weights, ents, referent, core, things)
 
 
-def _polar_things(parse) -> tuple[str, ...]:
-    """A yes-or-no question's common nouns (lower case): it opens with an auxiliary or a modal
-    ("Did", "Has", "Is", "Can"), the inverted order of English yes-or-no questions."""
+def _things(parse, answer_class: str, core_start: int) -> tuple[str, ...]:
+    """The common nouns (lower case) of a yes-or-no question (one opening with an auxiliary or a
+    modal, "Did", "Has", "Is", "Can": the inverted order of English yes-or-no questions), or of
+    the asking clause (from ``core_start``) of a why or how question; () for any other."""
     tokens = [t for t in parse.tokens if t.tag != "CC"]  # "And did he…"
-    if not tokens or tokens[0].tag not in ("VBZ", "VBP", "VBD", "MD"):
+    if answer_class in ("reason", "manner"):
+        tokens = [t for t in tokens if t.start >= core_start]
+    elif answer_class != "other" or not tokens or tokens[0].tag not in ("VBZ", "VBP", "VBD", "MD"):
         return ()
     return tuple(dict.fromkeys(t.text.lower() for t in tokens if t.tag in ("NN", "NNS") and content_terms(t.text)))
 
