@@ -267,6 +267,7 @@ def test_only_yes_or_no_why_and_how_questions_name_the_things_they_ask_of():
     assert analyze("How many families were evacuated?").things == ()
     # why and how questions: the nouns of the clause that asks, not of a quiz's preamble
     assert analyze("Why was the internet shut down in Kazakhstan?").things == ("internet",)
+    assert analyze("What caused a 70-vehicle crash in Illinois this week?").things == ("vehicle", "crash")  # no "week"
     assert analyze("Protests spread this week. How did a fuel price rise turn into riots?").things == ("fuel", "price", "rise", "riots")
 
 

@@ -61,9 +61,10 @@ def repeats_question(q: Question, text: str) -> bool:
 
 
 def _unsaid_things(q: Question, text: str) -> list[str]:
-    """The things a yes-or-no, why or how question asks of that ``text`` leaves out, when they are more than
-    half their weight (idf); [] when the text mentions at least half, or the question is not one
-    ("Can people still get to their banks?" is answered by "Banks have been shut down")."""
+    """The things a yes-or-no, why or how question asks of that ``text`` leaves out, when they
+    are more than half their weight (idf); [] when the text mentions at least half, or the
+    question is not one ("Can people still get to their banks?" is answered by "Banks have been
+    shut down")."""
     if not q.things:
         return []
     terms = set(content_terms(text))

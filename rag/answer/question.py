@@ -241,7 +241,9 @@ def _things(parse, answer_class: str, core_start: int) -> tuple[str, ...]:
         tokens = [t for t in tokens if t.start >= core_start]
     elif answer_class != "other" or not tokens or tokens[0].tag not in ("VBZ", "VBP", "VBD", "MD"):
         return ()
-    return tuple(dict.fromkeys(t.text.lower() for t in tokens if t.tag in ("NN", "NNS") and content_terms(t.text)))
+    # A time noun ("this week") is not a thing asked of: the question's dates answer for it.
+    nouns = [t for t in tokens if t.tag in ("NN", "NNS") and t.lemma.lower() not in _TIME_NOUNS]
+    return tuple(dict.fromkeys(t.text.lower() for t in nouns if content_terms(t.text)))
 
 
 def statement(text: str) -> str | None:
