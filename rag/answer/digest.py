@@ -49,27 +49,35 @@ _DIGEST = re.compile(
 def digest_cue(question: str) -> str:
     """The words that make a question a digest ("latest on" in "What's the latest on the
     floods?"), or "": the digest's dates answer for them, so no sentence need repeat them."""
-    m = _DIGEST.search(question)
-    if m is None or digest_subject(question) is None:
+    found = _digest(question)
+    if found is None:
         return ""
-    group = next(i for i, g in enumerate(m.groups(), start=1) if g is not None)
+    m, group, _ = found
     return (question[m.start() : m.start(group)] + " " + question[m.end(group) : m.end()]).strip()
 
 
 def digest_subject(question: str) -> str | None:
     """What a digest question asks the development of ("the death toll" in "How has the death
     toll changed?"), or None when it asks for one fact."""
+    found = _digest(question)
+    return None if found is None else found[2]
+
+
+def _digest(question: str) -> tuple[re.Match, int, str] | None:
+    """The digest pattern's match, the number of its subject's group and the subject, or None
+    when the question asks for one fact (`digest_cue` and `digest_subject` read the one match)."""
     m = _DIGEST.search(question)
     if m is None:
         return None
-    subject = next((g for g in m.groups() if g is not None), "").strip(" ?.!,")
+    group = next(i for i, g in enumerate(m.groups(), start=1) if g is not None)
+    subject = m.group(group).strip(" ?.!,")
     # "the number of evacuees" is about evacuees: reports give the number, not the word.
     subject = re.sub(r"^(?:the\s+)?(?:number|count|total|amount|level|figure)s?\s+of\s+", "", subject, flags=re.I)
     if not content_terms(subject) or re.match(r"(?:how|what|who|which|when|where|why)\b", subject, re.I):
         return None  # nothing to follow, or a fact asked for ("an update on how many left")
     if m.group("s1") is not None and _noun_before_verb(question, m.end("s1"), m.end()):
         return None  # "How did a fuel price rise turn into riots?": "rise" is a noun, "turn" asks how
-    return subject
+    return m, group, subject
 
 
 def _noun_before_verb(question: str, start: int, end: int) -> bool:

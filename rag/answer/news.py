@@ -64,8 +64,6 @@ from .reader import Reading, ShortAnswer
 __all__ = ["News", "arrange", "asks_latest"]
 
 
-
-
 def asks_latest(question: str) -> str:
     """The words asking for the newest report of a figure ("the latest death toll", "how many, by
     the most recent figures"), or "". Only a count changes from report to report in a way the newest settles:
