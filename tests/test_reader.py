@@ -233,6 +233,29 @@ def test_a_count_is_answered_only_by_a_sentence_that_gives_an_amount(sentence, a
         assert decided.reason == "no passage gives the number asked for"
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "answered"),
+    [
+        # it names the paratroopers, but its only amount counts the demonstrators
+        ("How many Russian paratroopers were sent?",
+         "Dozens of demonstrators have been reported dead and Russia sent in paratroopers to crush the uprising.", False),
+        ("How many Russian paratroopers were sent?", "Russia sent about 3,000 paratroopers to crush the uprising.", True),
+        # an amount whose noun the parse cannot tell may count the thing
+        ("How many people have died?", "The death toll among people in the valley rose to two.", True),
+        # a date to spaCy, and the amount a "how many years" question asks for
+        ("After how many years on the run was the fugitive arrested?",
+         "The No. 1 fugitive was arrested on Monday after 30 years on the run.", True),
+        # the thing asked about is not named: another noun may stand for it ("workers" for "people")
+        ("How many people have died?", "Two workers have now died.", True),
+    ],
+)
+def test_a_count_that_names_the_thing_asked_must_count_it(question, sentence, answered):
+    decided = _decided(question, sentence)
+    assert decided.answerable is answered, decided.reason
+    if not answered:
+        assert decided.reason.startswith("the passage that comes closest gives no number of Russian paratroopers")
+
+
 def test_how_long_is_not_a_count_and_a_confident_reading_is_not_overruled_twice():
     # "How long" asks a duration ("a year ago"), not an amount: no amount is required.
     assert _decided("How long before these events did Americans storm the Capitol?", "It happened a year ago.").answerable

@@ -6,7 +6,10 @@ also need their sentence to hold a thing of a certain kind, whatever the score:
 * a count ("how many", "how much", "the toll") needs a sentence that gives an amount:
   a cardinal number (tagged CD: "13", "thirteen", but not the ordinal "first"), an amount
   spaCy recognises ("dozens", "$5,000", "40 percent"), or none at all ("no one");
-  "the funeral of the first worker to die" is about the dead and says nothing of how many;
+  "the funeral of the first worker to die" is about the dead and says nothing of how many.
+  And when the sentence names the thing counted ("how many paratroopers") but each of its
+  amounts counts something else ("Dozens of demonstrators … and Russia sent in
+  paratroopers"), it gives the number of another thing;
 * a yes-or-no question ("Did he have a family?") needs a sentence that mentions the
   things it asks of, its common nouns, for at least half their idf weight: a sentence
   about him that never mentions a family cannot settle it. Its verb may be paraphrased
@@ -38,6 +41,9 @@ def unfit(q: Question, text: str) -> str | None:
     """Why ``text`` cannot answer ``q`` (a reason a reader can act on), or None when it can."""
     if q.asks_count and not gives_amount(text):
         return "no passage gives the number asked for"
+    other = _counts_another_thing(q, text)
+    if other:
+        return f"the passage that comes closest gives no number of {q.focus} (its numbers count: {other})"
     if q.factoid and repeats_question(q, text):
         return "the closest passage only repeats the question"
     unsaid = _unsaid_things(q, text)
@@ -52,6 +58,27 @@ def gives_amount(text: str) -> bool:
     return (
         any(t.tag == "CD" for t in p.tokens) or any(e.label in _AMOUNT_LABELS for e in p.entities) or bool(_NONE.search(text))
     )
+
+
+def _counts_another_thing(q: Question, text: str) -> str:
+    """What ``text`` counts instead of the thing ``q`` asks how many of, when it mentions that thing
+    but every amount in it belongs to another noun (see the module docstring); "" otherwise. An
+    amount whose noun the parse cannot tell ("rose to two") may count the thing, so it passes."""
+    thing = [s for s in content_terms(q.focus.split()[-1])] if q.asks_count and q.focus else []
+    if not thing or not all(term_match(s, set(content_terms(text))) for s in thing):
+        return ""
+    found, _, attached = nlp.phrases([text])[0]
+
+    def names_thing(words: str) -> bool:
+        return all(term_match(s, set(content_terms(words))) for s in thing)
+
+    # "30 years" is a date to spaCy, and still the amount a "how many years" question asks for.
+    if any(names_thing(f"{e.text} {noun}") for e, noun in zip(found, attached)):
+        return ""
+    counted = [noun for e, noun in zip(found, attached) if e.label in _AMOUNT_LABELS]
+    if not counted or not all(any(ch.isalpha() for ch in noun) for noun in counted):
+        return ""
+    return ", ".join(dict.fromkeys(counted))
 
 
 def repeats_question(q: Question, text: str) -> bool:
