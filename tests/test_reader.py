@@ -245,6 +245,9 @@ def test_a_count_is_answered_only_by_a_sentence_that_gives_an_amount(sentence, a
         # a date to spaCy, and the amount a "how many years" question asks for
         ("After how many years on the run was the fugitive arrested?",
          "The No. 1 fugitive was arrested on Monday after 30 years on the run.", True),
+        # "released" is not the releases asked for, whatever the "(65)" is parsed to count
+        ("The record for the most albums by a female singer came with how many releases?",
+         "She received records for the most studio albums released by a female country singer (65).", True),
         # the thing asked about is not named: another noun may stand for it ("workers" for "people")
         ("How many people have died?", "Two workers have now died.", True),
     ],
@@ -254,6 +257,26 @@ def test_a_count_that_names_the_thing_asked_must_count_it(question, sentence, an
     assert decided.answerable is answered, decided.reason
     if not answered:
         assert decided.reason.startswith("the passage that comes closest gives no number of Russian paratroopers")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answered"),
+    [
+        # it names him and them, and reports nothing he said
+        ("What has he called the demonstrators?",
+         "His removal did little to calm demonstrators, who rail against President Tokayev.", False),
+        ("What has he called the demonstrators?", "Tokayev has dubbed the demonstrators “terrorist gangs”.", True),
+        ("What did the water authority say yesterday?", "The Harl Dam was not breached, the Ostmere Water Authority said.", True),
+        ("What did the minister say about the dam?", "According to the minister, the dam was sound.", True),
+        # the verb of saying governs a clause: the fact reported is asked for, in whatever words
+        ("What did the hospital say the death toll was?", "Officials at the hospital put the death toll at 14.", True),
+    ],
+)
+def test_a_question_asking_what_was_said_needs_a_sentence_that_reports_speech(question, sentence, answered):
+    decided = _decided(question, sentence)
+    assert decided.answerable is answered, decided.reason
+    if not answered:
+        assert decided.reason == "no passage reports what was said"
 
 
 def test_how_long_is_not_a_count_and_a_confident_reading_is_not_overruled_twice():

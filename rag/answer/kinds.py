@@ -16,6 +16,12 @@ also need their sentence to hold a thing of a certain kind, whatever the score:
   ("Did any chlorine leak?" / "No chlorine escaped"), its things may not. So does a why
   or how question, of the nouns of its asking clause: "Banks have been shut down" does
   not say why the internet was;
+* a question asking what someone said ("What has he called the demonstrators?") needs a
+  sentence that reports speech: a verb of saying (the ones that make a question ask for a
+  quote, `SAY_LEMMAS`), "according to" or a quotation. "His removal did little to calm
+  demonstrators, who rail against Tokayev" names him and them, and says nothing he said.
+  A question whose verb of saying governs a clause of its own ("What did it say the death
+  toll was?") asks for the fact reported, and any sentence giving it will do;
 * a question asking for a thing (who, which, how many…) needs a sentence that says
   something it did not: a quiz that prints its own question ("Which new series has
   provoked 1,000 complaints?") answers nothing. A yes-or-no or true-or-false question is
@@ -29,12 +35,14 @@ import re
 from ..text import content_terms
 from . import nlp
 from .features import term_match
-from .question import Question
+from .question import SAY_LEMMAS, Question
 
-__all__ = ["gives_amount", "repeats_question", "unfit"]
+__all__ = ["gives_amount", "repeats_question", "reports_speech", "unfit"]
 
 _AMOUNT_LABELS = ("CARDINAL", "MONEY", "PERCENT", "QUANTITY")
 _NONE = re.compile(r"\b(?:none|zero|nobody|no one)\b", re.I)
+_QUOTATION = re.compile(r'[“”"]')
+_ACCORDING = re.compile(r"\baccording\s+to\b", re.I)
 
 
 def unfit(q: Question, text: str) -> str | None:
@@ -46,6 +54,8 @@ def unfit(q: Question, text: str) -> str | None:
         return f"the passage that comes closest gives no number of {q.focus} (its numbers count: {other})"
     if q.factoid and repeats_question(q, text):
         return "the closest passage only repeats the question"
+    if q.answer_class == "quote" and _asks_words(q) and not reports_speech(text):
+        return "no passage reports what was said"
     unsaid = _unsaid_things(q, text)
     if unsaid:
         return f"the passage that comes closest does not mention {', '.join(unsaid)}"
@@ -64,8 +74,10 @@ def _counts_another_thing(q: Question, text: str) -> str:
     """What ``text`` counts instead of the thing ``q`` asks how many of, when it mentions that thing
     but every amount in it belongs to another noun (see the module docstring); "" otherwise. An
     amount whose noun the parse cannot tell ("rose to two") may count the thing, so it passes."""
-    thing = [s for s in content_terms(q.focus.split()[-1])] if q.asks_count and q.focus else []
-    if not thing or not all(term_match(s, set(content_terms(text))) for s in thing):
+    thing = content_terms(q.focus.split()[-1]) if q.asks_count and q.focus else []
+    # Named as a noun: "the most studio albums released (65)" does not name the releases asked for.
+    nouns = {s for t in nlp.parse(text).tokens if t.tag.startswith("NN") for s in content_terms(t.text)}
+    if not thing or not all(term_match(s, nouns) for s in thing):
         return ""
     found, _, attached = nlp.phrases([text])[0]
 
@@ -79,6 +91,21 @@ def _counts_another_thing(q: Question, text: str) -> str:
     if not counted or not all(any(ch.isalpha() for ch in noun) for noun in counted):
         return ""
     return ", ".join(dict.fromkeys(counted))
+
+
+def reports_speech(text: str) -> bool:
+    """Whether ``text`` reports what someone said (see the module docstring)."""
+    if _QUOTATION.search(text) or _ACCORDING.search(text):
+        return True
+    return any(t.lemma in SAY_LEMMAS and t.tag.startswith("VB") for t in nlp.parse(text).tokens)
+
+
+def _asks_words(q: Question) -> bool:
+    """Whether a quote question asks for the words said, not for a fact its verb of saying
+    reports in a clause of its own ("What did it say the death toll was?")."""
+    tokens = nlp.parse(q.core or q.text).tokens
+    saying = [i for i, t in enumerate(tokens) if t.lemma in SAY_LEMMAS and t.tag.startswith("VB")]
+    return not any(t.dep == "ccomp" and t.head in saying for t in tokens)
 
 
 def repeats_question(q: Question, text: str) -> bool:

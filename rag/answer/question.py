@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..text import content_terms
 from . import nlp
 
-__all__ = ["Question", "analyze", "statement", "ANSWER_CLASSES", "COUNTED", "FACTOID", "QUANTITY_NOUNS"]
+__all__ = ["Question", "analyze", "statement", "ANSWER_CLASSES", "COUNTED", "FACTOID", "QUANTITY_NOUNS", "SAY_LEMMAS"]
 
 ANSWER_CLASSES = ("number", "time", "person", "place", "thing", "quote", "reason", "manner", "other")
 FACTOID = ("number", "time", "person", "place", "thing")
@@ -37,7 +37,7 @@ _PLACE_NOUNS = {"place", "location", "where"}
 QUANTITY_NOUNS = ("number", "amount", "percentage", "percent", "share", "total", "toll", "count")  # "what is the toll"
 # A count asked for: "how many", "how much", "the number of", "the toll".
 COUNTED = re.compile(r"\bhow\s+(?:many|much)\b|\b(?:" + "|".join(QUANTITY_NOUNS) + r")s?\b", re.I)
-_SAY_LEMMAS = {
+SAY_LEMMAS = {
     "say", "call", "describe", "tell", "chant", "yell", "shout", "write", "claim", "warn", "urge", "demand",
     "accuse", "dub", "label", "refer", "compare", "announce", "promise", "vow", "characterize", "characterise",
 }
@@ -151,7 +151,7 @@ def _classify(parse) -> tuple[str, str]:
             if kind != "thing":
                 return kind, phrase
     verbs = {tok.lemma for tok in tokens if tok.tag.startswith("VB")}
-    if verbs & _SAY_LEMMAS:
+    if verbs & SAY_LEMMAS:
         return "quote", ""
     if verbs & {"cause", "spark", "trigger", "prompt", "lead"}:
         return "reason", ""
