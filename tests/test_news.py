@@ -529,8 +529,10 @@ def test_a_digest_of_a_count_quotes_only_sentences_giving_a_number():
         **EVACUATED,
         "evac-04": _make("evac-04", ["People evacuated from Millfield were still arriving at the shelters."], "2026-03-04", "Ostmere Ledger"),
         "evac-05": _make("evac-05", ["Six thousand people had now been evacuated."], "2026-03-05", "Ostmere Ledger"),
+        # an ordinal counts nothing, as it answers no count question (`kinds.gives_amount`)
+        "evac-06": _make("evac-06", ["The first people evacuated from Millfield went home."], "2026-03-06", "Ostmere Ledger"),
     }
-    reading = _ranked([("evac-04", 0.5), ("evac-03", 0.3), ("evac-05", 0.25), ("evac-02", 0.2)], articles)
+    reading = _ranked([("evac-04", 0.5), ("evac-06", 0.4), ("evac-03", 0.3), ("evac-05", 0.25), ("evac-02", 0.2)], articles)
     subject = digest_subject("How has the number of people evacuated grown?")
     counted = dated_digest(reading, articles, subject, None, counted=True)
     assert [c.doc_id for c, _ in counted] == ["evac-02", "evac-03", "evac-05"]  # "Six thousand" is a number

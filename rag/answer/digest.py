@@ -5,8 +5,9 @@ best sentence of each of up to `DIGEST_DAYS` days among the reader's `DIGEST_POO
 (the first and the latest day always), in date order, each with its date.
 A sentence must hold most of the question's subject (its terms other than the digest
 words), weighted by idf, or it is not part of the story asked about; when the subject is
-a count ("the death toll", "the number of evacuees"), it must also give a number: "the
-search went on" tells nothing of how a toll changed. The digest words themselves
+a count ("the death toll", "the number of evacuees"), it must also give an amount, as a
+count's answer must (`rag.answer.kinds.gives_amount`): "the search went on" tells nothing of
+how a toll changed, nor does "the first victim was named". The digest words themselves
 (`digest_cue`: "latest on", "how has … changed") are what the dates answer, so the reader
 does not look for sentences repeating them.
 """
@@ -22,6 +23,7 @@ from ..types import Article
 from . import nlp
 from .candidates import SentenceCandidate
 from .features import term_match
+from .kinds import gives_amount
 from .question import COUNTED
 from .reader import Reading
 
@@ -97,11 +99,9 @@ def dated_digest(
     *, counted: bool = False, latest: bool = False,
 ) -> list[tuple[SentenceCandidate, float]]:
     """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
-    sentences that give a number (in digits or words). With ``latest`` ("what's the latest on
+    sentences that give an amount. With ``latest`` ("what's the latest on
     the floods?") the newest day also gives up to `LATEST_FACTS` sentences of its report, the
     ones the reader ranked best, since what is new is what was asked."""
-    from .claim import digits
-
     stems = list(dict.fromkeys(content_terms(subject)))
     weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
     total = sum(weights.values())
@@ -110,7 +110,7 @@ def dated_digest(
         d = day_of(articles, cand)
         terms = set(content_terms(cand.text))
         covered = sum(w for s, w in weights.items() if term_match(s, terms))
-        if d is None or (total and covered <= total / 2) or (counted and not re.search(r"\d", digits(cand.text))):
+        if d is None or (total and covered <= total / 2) or (counted and not gives_amount(cand.text)):
             continue
         if d not in best_by_day or p > best_by_day[d][1]:
             best_by_day[d] = (cand, p)
