@@ -65,8 +65,8 @@ def test_how_many_people_were_arrested(seed_assistant):
     ("question", "reason"),
     [
         ("What is the capital of France?", "France"),
-        pytest.param("How many Russian paratroopers were sent?", None, marks=pytest.mark.xfail(
-            strict=True, reason="known reader miss (issue 12 open): 'Dozens' of demonstrators is taken for the count")),
+        # the sentence that comes closest names the paratroopers but counts the demonstrators
+        ("How many Russian paratroopers were sent?", "gives no number of Russian paratroopers"),
         ("Who won the 2022 FIFA World Cup?", None),
     ],
 )
@@ -90,7 +90,8 @@ def test_abstention_does_not_depend_on_the_model(assistant, fake_llm):
 
 
 @pytest.mark.xfail(strict=True, reason="known reader miss (issue 12 open): 'dubbed' is not matched to 'call', so the "
-                   "sentence about Nazarbayev's successor outranks Tokayev's own words")
+                   "sentence about Nazarbayev's successor outranks Tokayev's own words; it reports nothing he said, "
+                   "so the assistant now abstains instead of quoting it")
 def test_follow_up_uses_the_conversation(seed_assistant):
     answer = seed_assistant.ask("What did he call the demonstrators?", PRESIDENT_HISTORY)
     assert not answer.abstained
@@ -196,7 +197,7 @@ def test_generative_refusal_falls_back_to_the_quote(assistant, fake_llm):
 
 def test_generative_history_reaches_the_model(assistant, fake_llm):
     fake_llm.replies = ["NOT IN ARTICLES"]
-    assistant.ask("What did he call the demonstrators?", PRESIDENT_HISTORY, mode="generative")
+    assistant.ask("Whose handpicked successor is he?", PRESIDENT_HISTORY, mode="generative")
     messages = fake_llm.last_messages
     contents = [m["content"] for m in messages]
     assert "Who is the president of Kazakhstan?" in contents

@@ -108,7 +108,7 @@ def test_max_tokens_bounds_the_reply(real_llm):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "question", ["What happened to banks and flights in Kazakhstan?", "What did Tokayev say about the protesters?"]
+    "question", ["What happened to banks and flights in Kazakhstan?", "What did Tokayev call the demonstrators?"]
 )
 def test_generative_answer_end_to_end(real_assistant, question):
     """The shipped model phrases; only checked sentences reach the user, and ``mode`` says which path answered.
