@@ -236,6 +236,7 @@ def test_a_count_is_answered_only_by_a_sentence_that_gives_an_amount(sentence, a
 _COUNTS_ANOTHER = "the passage that comes closest gives no number of"
 _NO_SPEECH = "no passage reports what was said"
 _UNSAID = "the passage that comes closest does not mention"
+_NO_NAME = "no passage gives the name asked for"
 
 
 @pytest.mark.parametrize(
@@ -266,6 +267,13 @@ _UNSAID = "the passage that comes closest does not mention"
         ("What did the minister say about the dam?", "According to the minister, the dam was sound.", None),
         # the verb of saying governs a clause: the fact reported is asked for, in whatever words
         ("What did the hospital say the death toll was?", "Officials at the hospital put the death toll at 14.", None),
+        # A question asking for a name needs a sentence naming something it does not.
+        ("What is the name of the blogger who filmed the fire?",
+         "Video posted by a local blogger showed the mayor's office ablaze.", _NO_NAME),
+        ("What is the name of the blogger who filmed the fire?", "The blogger, Aidar Kassym, filmed the fire.", None),
+        # a quoted title is a name too
+        ("What is the name of the government's new energy plan?",
+         "The government has unveiled its “Powering up Britain” plan.", None),
         # A yes-or-no question needs the things it asks of: without them it cannot be settled.
         ("Did he have a family?", "The rowing club will hold a memorial regatta for Jonas Mirre.", _UNSAID),
         ("Has the prime minister visited Brackwater?", "Renwald announced the inquiry during his first visit to Brackwater.", _UNSAID),

@@ -22,6 +22,9 @@ also need their sentence to hold a thing of a certain kind, whatever the score:
   demonstrators, who rail against Tokayev" names him and them, and says nothing he said.
   A question whose verb of saying governs a clause of its own ("What did it say the death
   toll was?") asks for the fact reported, and any sentence giving it will do;
+* a question asking for a name ("What is the name of the blogger who filmed it?") needs a
+  sentence that names something the question does not: a named thing or a quoted title.
+  "Video posted by a local blogger showed the mayor's office ablaze" names nobody;
 * a question asking for a thing (who, which, how many…) needs a sentence that says
   something it did not: a quiz that prints its own question ("Which new series has
   provoked 1,000 complaints?") answers nothing. A yes-or-no or true-or-false question is
@@ -43,6 +46,8 @@ _AMOUNT_LABELS = ("CARDINAL", "MONEY", "PERCENT", "QUANTITY")
 _NONE = re.compile(r"\b(?:none|zero|nobody|no one)\b", re.I)
 _QUOTATION = re.compile(r'[“”"]')
 _ACCORDING = re.compile(r"\baccording\s+to\b", re.I)
+_ASKS_NAME = re.compile(r"\bname\b", re.I)
+_QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
 
 
 def unfit(q: Question, text: str) -> str | None:
@@ -54,6 +59,8 @@ def unfit(q: Question, text: str) -> str | None:
         return f"the passage that comes closest gives no number of {q.focus} (its numbers count: {other})"
     if q.factoid and repeats_question(q, text):
         return "the closest passage only repeats the question"
+    if _ASKS_NAME.search(q.core or q.text) and not _names_something_new(q, text):
+        return "no passage gives the name asked for"
     if q.answer_class == "quote" and _asks_words(q) and not reports_speech(text):
         return "no passage reports what was said"
     unsaid = _unsaid_things(q, text)
@@ -98,6 +105,14 @@ def reports_speech(text: str) -> bool:
     if _QUOTATION.search(text) or _ACCORDING.search(text):
         return True
     return any(t.lemma in SAY_LEMMAS and t.tag.startswith("VB") for t in nlp.parse(text).tokens)
+
+
+def _names_something_new(q: Question, text: str) -> bool:
+    """Whether ``text`` holds a named thing (`nlp.names`) or a quoted title whose words are not all
+    the question's own: what a question asking for a name can be answered with."""
+    asked = set(q.weights)
+    candidates = [e.text for e in nlp.names(nlp.parse(text))] + _QUOTED.findall(text)
+    return any(not all(term_match(s, asked) for s in content_terms(c)) for c in candidates if content_terms(c))
 
 
 def _asks_words(q: Question) -> bool:
