@@ -20,7 +20,7 @@ import numpy as np
 from ..text import acronyms, content_terms
 from ..types import Article
 from .candidates import SentenceCandidate
-from .features import SENTENCE_FEATURES, SPAN_FEATURES, term_match
+from .features import SENTENCE_FEATURES, SPAN_FEATURES, terms_found
 from .question import Question
 
 __all__ = ["CONFIDENCE_FEATURES", "Decision", "asked_names", "decide", "missing_names"]
@@ -51,7 +51,7 @@ def missing_names(q: Question, cands: Sequence[SentenceCandidate], articles: dic
         seen.update(content_terms(c.text))
         seen.update(acronyms(c.text))  # "CSTO", spelt out
         seen.update(content_terms(articles[c.doc_id].title))
-    return [e for e in q.entities if not all(term_match(s, seen) for s in content_terms(e))]
+    return [e for e in q.entities if not terms_found(content_terms(e), seen)]
 
 
 def asked_names(q: Question) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,10 @@ from ..types import Article
 from .candidates import SentenceCandidate, SpanCandidate
 from .question import Question
 
-__all__ = ["SENTENCE_FEATURES", "SPAN_FEATURES", "SpanGroup", "sentence_features", "span_groups", "span_features", "term_match"]
+__all__ = [
+    "SENTENCE_FEATURES", "SPAN_FEATURES", "SpanGroup", "sentence_features", "span_groups", "span_features", "term_match",
+    "terms_found",
+]
 
 SENTENCE_FEATURES = (
     "similarity",  # cosine of question and sentence embeddings
@@ -79,6 +82,11 @@ def term_match(stem: str, terms: set[str]) -> bool:
     return stem in terms or any(_prefix_match(stem, t) for t in terms)
 
 
+def terms_found(stems: Iterable[str], terms: set[str]) -> bool:
+    """Whether every one of ``stems`` is matched among ``terms`` (`term_match`); True for none."""
+    return all(term_match(s, terms) for s in stems)
+
+
 def _coverage(weights: dict[str, float], terms: set[str]) -> float:
     total = sum(weights.values())
     if not total:
@@ -120,7 +128,7 @@ def sentence_features(
         # A question's "CSTO" is found where the sentence spells it out (`acronyms`).
         found = s_terms | acronyms(c.text)
         ctx_terms = found | set(content_terms(art.title)) | (set(content_terms(c.context.text)) if c.context else set())
-        ent = 1.0 if not ent_stems else sum(all(term_match(s, ctx_terms) for s in e) for e in ent_stems) / len(ent_stems)
+        ent = 1.0 if not ent_stems else sum(terms_found(e, ctx_terms) for e in ent_stems) / len(ent_stems)
         novel = len([t for t in s_terms if not term_match(t, q_terms)]) / max(1, len(s_terms))
         days.append(_days_old(art, as_of))
         words = len(c.text.split())

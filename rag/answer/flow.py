@@ -198,7 +198,6 @@ def _quote_suffices(p, reading) -> bool:
     if best is None:
         return False
     from ..text import content_terms
-    from .features import term_match
+    from .features import terms_found
 
-    terms = set(content_terms(best.text))
-    return all(term_match(s, terms) for s in p.question.weights)
+    return terms_found(p.question.weights, set(content_terms(best.text)))

@@ -37,7 +37,7 @@ import re
 
 from ..text import content_terms
 from . import nlp
-from .features import term_match
+from .features import terms_found
 from .question import SAY_LEMMAS, Question
 
 __all__ = ["gives_amount", "repeats_question", "reports_speech", "unfit"]
@@ -82,17 +82,15 @@ def _counts_another_thing(q: Question, text: str) -> str:
     but every amount in it belongs to another noun (see the module docstring); "" otherwise. An
     amount whose noun the parse cannot tell ("rose to two") may count the thing, so it passes."""
     thing = content_terms(q.focus.split()[-1]) if q.asks_count and q.focus else []
+    if not thing:
+        return ""  # not a count, or one of nothing named: nothing to parse the sentence for
     # Named as a noun: "the most studio albums released (65)" does not name the releases asked for.
     nouns = {s for t in nlp.parse(text).tokens if t.tag.startswith("NN") for s in content_terms(t.text)}
-    if not thing or not all(term_match(s, nouns) for s in thing):
+    if not terms_found(thing, nouns):
         return ""
     found, _, attached = nlp.phrases([text])[0]
-
-    def names_thing(words: str) -> bool:
-        return all(term_match(s, set(content_terms(words))) for s in thing)
-
     # "30 years" is a date to spaCy, and still the amount a "how many years" question asks for.
-    if any(names_thing(f"{e.text} {noun}") for e, noun in zip(found, attached)):
+    if any(terms_found(thing, set(content_terms(f"{e.text} {noun}"))) for e, noun in zip(found, attached)):
         return ""
     counted = [noun for e, noun in zip(found, attached) if e.label in _AMOUNT_LABELS]
     if not counted or not all(any(ch.isalpha() for ch in noun) for noun in counted):
@@ -112,7 +110,7 @@ def _names_something_new(q: Question, text: str) -> bool:
     the question's own: what a question asking for a name can be answered with."""
     asked = set(q.weights)
     candidates = [e.text for e in nlp.names(nlp.parse(text))] + _QUOTED.findall(text)
-    return any(not all(term_match(s, asked) for s in content_terms(c)) for c in candidates if content_terms(c))
+    return any(not terms_found(content_terms(c), asked) for c in candidates if content_terms(c))
 
 
 def _asks_words(q: Question) -> bool:
@@ -126,7 +124,7 @@ def _asks_words(q: Question) -> bool:
 def repeats_question(q: Question, text: str) -> bool:
     """Whether every term of ``text`` is already in the question."""
     stems = content_terms(text)
-    return bool(stems) and all(term_match(s, set(q.weights)) for s in stems)
+    return bool(stems) and terms_found(stems, set(q.weights))
 
 
 def _unsaid_things(q: Question, text: str) -> list[str]:
@@ -141,5 +139,5 @@ def _unsaid_things(q: Question, text: str) -> list[str]:
     def weight(word: str) -> float:
         return sum(q.weights.get(s, 1.0) for s in content_terms(word))
 
-    missing = [w for w in q.things if not all(term_match(s, terms) for s in content_terms(w))]
+    missing = [w for w in q.things if not terms_found(content_terms(w), terms)]
     return missing if sum(map(weight, missing)) > sum(map(weight, q.things)) / 2 else []
