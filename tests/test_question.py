@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.conversation import is_follow_up, resolve
+from rag.answer.nouns import names_people
 from rag.answer.question import FACTOID, analyze
 
 
@@ -166,3 +167,21 @@ def test_an_unresolvable_pronoun_says_whom_the_answer_took_it_to_mean():
     assert r.referent is None and r.pronoun == "he"
     assert taken_to_mean(r, "Tokayev has dubbed the demonstrators “terrorist gangs”.") == "Taking “he” to mean Tokayev."
     assert taken_to_mean(resolve("What did Tokayev say?", history), "Tokayev said so.") is None
+
+
+@pytest.mark.parametrize(
+    ("noun", "people"),
+    [
+        ("lawmaker", True),
+        ("spokesperson", True),
+        ("Mayor", True),  # case does not matter
+        ("police chief", True),  # a compound WordNet lists
+        ("plan", False),
+        ("company", False),
+        ("rocket", False),
+        # only a noun's most common sense counts: a founder is first a horse's disease to WordNet
+        ("founder", False),
+    ],
+)
+def test_nouns_of_people_come_from_wordnet(noun, people):
+    assert names_people(noun) is people

@@ -237,6 +237,7 @@ _COUNTS_ANOTHER = "the passage that comes closest gives no number of"
 _NO_SPEECH = "no passage reports what was said"
 _UNSAID = "the passage that comes closest does not mention"
 _NO_NAME = "no passage gives the name asked for"
+_NO_PERSON = "no passage names the"
 
 
 @pytest.mark.parametrize(
@@ -274,6 +275,23 @@ _NO_NAME = "no passage gives the name asked for"
         # a quoted title is a name too
         ("What is the name of the government's new energy plan?",
          "The government has unveiled its “Powering up Britain” plan.", None),
+        # A question asking who holds a role needs a sentence naming a person: these repeat the role,
+        # and name other things (Instagram, Central Asia, Almaty).
+        ("What is the name of the Russian lawmaker who called Central Asia Russian land?",
+         "A Russian lawmaker offered similar sentiments on Instagram, calling Central Asia “Russian land”.", _NO_PERSON),
+        ("Who is the mayor of Almaty?", "Gunfire erupted anew in the main square in the largest city, Almaty, according to TASS.",
+         _NO_PERSON),
+        ("Who is the police chief in Almaty who called the protesters extremists?",
+         "The local police chief was quoted calling the protesters “extremists and radicals.”", _NO_PERSON),
+        ("Who is the mayor of Brackwater?", "Mayor Ruth Pellinger urged residents of low-lying streets to leave.", None),
+        # a person's name the question already holds is no answer; another one is
+        ("Who is the president of Kazakhstan?", "President Tokayev spoke to President Putin.", None),
+        ("Who is the president of Kazakhstan?", "The president of Kazakhstan declared a state of emergency.", _NO_PERSON),
+        # not a role of people: any name will do ("Powering up Britain" above), and a named man is
+        # asked about, not for
+        ("Who is Nursultan Nazarbayev?", "Nazarbayev ruled the country for three decades until 2019.", None),
+        # "which broadcaster" may be answered by an outlet, as the seed article does
+        ("Which broadcaster reported the deaths?", "State TV reported that more than a dozen officers were dead.", None),
         # A yes-or-no question needs the things it asks of: without them it cannot be settled.
         ("Did he have a family?", "The rowing club will hold a memorial regatta for Jonas Mirre.", _UNSAID),
         ("Has the prime minister visited Brackwater?", "Renwald announced the inquiry during his first visit to Brackwater.", _UNSAID),
