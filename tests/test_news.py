@@ -271,6 +271,11 @@ def test_answers_of_other_entity_types_never_disagree():
     assert _disagreeing(_reading([replace(lead, label="CARDINAL"), replace(rival, label="DATE")]), ARTICLES) == []
     same = [replace(lead, label="CARDINAL"), replace(rival, label="CARDINAL")]
     assert [a.text for a in _disagreeing(_reading(same), ARTICLES)] == ["12", "14"]
+    # Within one type, a figure never disagrees with words: both are DATEs to spaCy.
+    age, words = replace(lead, text="21-year-old", label="DATE"), replace(rival, text="earlier this month", label="DATE")
+    assert _disagreeing(_reading([age, words]), ARTICLES) == []
+    dates = [replace(lead, text="March 3", label="DATE"), replace(rival, text="March 4", label="DATE")]
+    assert [a.text for a in _disagreeing(_reading(dates), ARTICLES)] == ["March 3", "March 4"]
 
 
 def test_a_rival_below_close_is_no_disagreement():

@@ -191,9 +191,12 @@ def _value(text: str) -> str:
     return " ".join(numbers) if numbers else value
 
 
-def _kind(a: ShortAnswer) -> str:
+def _kind(a: ShortAnswer) -> tuple[str, bool]:
     # Only answers of one entity type disagree: a count never disagrees with a year or a place.
-    return a.label or ("number" if re.search(r"\d", _value(a.text)) else "name")
+    # Nor, within a type, a figure with words: "21-year-old" and "earlier this month" are both
+    # DATEs to spaCy, and not two reports of one time.
+    figure = bool(re.search(r"\d", _value(a.text)))
+    return a.label or ("number" if figure else "name"), figure
 
 
 def _disagreeing(reading: Reading, articles: dict[str, Article]) -> list[ShortAnswer]:
