@@ -119,12 +119,16 @@ def reports_speech(text: str) -> bool:
     return any(t.lemma in SAY_LEMMAS and t.tag.startswith("VB") for t in nlp.parse(text).tokens)
 
 
-def _names_something_new(q: Question, text: str) -> bool:
-    """Whether ``text`` holds a named thing (`nlp.names`) or a quoted title whose words are not all
-    the question's own: what a question asking for a name can be answered with."""
+def _new(q: Question, texts: list[str]) -> list[str]:
+    """Those of ``texts`` whose words are not all the question's own."""
     asked = set(q.weights)
-    candidates = [e.text for e in nlp.names(nlp.parse(text))] + _QUOTED.findall(text)
-    return any(not terms_found(content_terms(c), asked) for c in candidates if content_terms(c))
+    return [t for t in texts if content_terms(t) and not terms_found(content_terms(t), asked)]
+
+
+def _names_something_new(q: Question, text: str) -> bool:
+    """Whether ``text`` holds a named thing (`nlp.names`) or a quoted title the question does not:
+    what a question asking for a name can be answered with."""
+    return bool(_new(q, [e.text for e in nlp.names(nlp.parse(text))] + _QUOTED.findall(text)))
 
 
 def _role_asked(q: Question) -> str:
@@ -148,9 +152,9 @@ def _role_asked(q: Question) -> str:
 
 
 def _names_a_person(q: Question, text: str) -> bool:
-    asked = set(q.weights)
-    people = [e for e in nlp.names(nlp.parse(text)) if e.label in ("PERSON", "PROPN")]
-    return any(not terms_found(content_terms(e.text), asked) for e in people if content_terms(e.text))
+    """Whether ``text`` names a person the question does not: spaCy's PERSON, or a run of proper
+    nouns it left unlabelled ("Maria Zakharova" is not always recognised)."""
+    return bool(_new(q, [e.text for e in nlp.names(nlp.parse(text)) if e.label in ("PERSON", "PROPN")]))
 
 
 def _asks_words(q: Question) -> bool:
