@@ -122,7 +122,7 @@ def reports_speech(text: str) -> bool:
 def _new(q: Question, texts: list[str]) -> list[str]:
     """Those of ``texts`` whose words are not all the question's own."""
     asked = set(q.weights)
-    return [t for t in texts if content_terms(t) and not terms_found(content_terms(t), asked)]
+    return [t for t in texts if (stems := content_terms(t)) and not terms_found(stems, asked)]
 
 
 def _names_something_new(q: Question, text: str) -> bool:
