@@ -118,6 +118,19 @@ def test_follow_up_with_pronoun_resolves_to_the_named_person(seed_assistant):
     assert "knees" in answer.text or "apologize" in answer.text
 
 
+def test_how_many_of_them_counts_the_group_the_conversation_named(seed_assistant):
+    # "Them" is the paratroopers, not Russia; the article never counts them (its "Dozens" are
+    # demonstrators), so the answer is an abstention, not a number of something else.
+    history = [
+        {"role": "user", "content": "Which country's troops went into Kazakhstan?"},
+        {"role": "assistant", "content": "Russia sent in paratroopers to crush the uprising."},
+    ]
+    answer = seed_assistant.ask("how many of them were sent?", history)
+    assert answer.abstained
+    assert "gives no number of paratroopers" in answer.text
+    assert answer.notes == ["Taking “them” to mean the paratroopers."]  # the reading is said
+
+
 def test_attribution_survives_in_the_quote(seed_assistant):
     arrested = seed_assistant.ask(ARRESTED)
     assert "reportedly" in arrested.text

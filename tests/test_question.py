@@ -14,6 +14,10 @@ from rag.answer.question import FACTOID, analyze
     [
         ("How many people were arrested?", "number", "people"),
         ("How much did the fuel cost?", "number", ""),
+        # A partitive counts its group; "how much of" measures a part of one thing instead.
+        ("How many of the protesters were arrested?", "number", "protesters"),
+        ("How many of them were sent?", "number", ""),
+        ("How much of the river is closed to fishing?", "number", ""),
         ("When did the protests begin?", "time", ""),
         ("On what day did the protests turn deadly?", "time", "day"),
         ("Who is the president of Kazakhstan?", "person", ""),
@@ -108,6 +112,19 @@ def test_it_takes_the_thing_the_last_answer_named_without_a_name():
     # A name that fits still wins over a common noun.
     named = resolve("Where is it?", _turns("Where are evacuees staying?", "In the sports hall of Brackwater Grammar School."))
     assert named.referent == "Brackwater Grammar School"
+
+
+def test_them_in_a_partitive_is_the_group_the_last_answer_named():
+    # "Of them" after "how many" is a share of a group: the plural noun, not the country.
+    history = _turns("Which country's troops went into Kazakhstan?", "Russia sent in paratroopers to crush the uprising.")
+    r = resolve("how many of them were sent?", history)
+    assert r.question == "how many of the paratroopers were sent?"
+    assert r.referent == "paratroopers"
+    assert r.note == "Taking “them” to mean the paratroopers."
+    assert analyze(r.question).focus == "paratroopers"  # so the count is checked against them
+    # Elsewhere "them" is left to the named things, and the question is not rewritten.
+    other = resolve("What did Russia tell them?", history)
+    assert other.question == "What did Russia tell them?"
 
 
 def test_in_a_reply_without_a_verb_it_is_the_name_the_reply_is_built_on():

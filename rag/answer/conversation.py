@@ -9,7 +9,11 @@ question to be about. "It" may also stand for a thing the latest turn named
 without a name ("ordered an independent inquiry" -> "Who's running it?"): when
 no named thing of that turn fits, its noun phrase that is not a person's is
 taken (the object of its verb first), said in the note, since it is a reading
-of grammar rather than of a name. An elliptic follow-up ("And Belarus?", "What about
+of grammar rather than of a name. So is "them" in a partitive ("How many of
+them were sent?" after "Russia sent in paratroopers"): a share of a group means
+a plural noun, never a name like "Russia", and the question is asked again with
+it ("How many of the paratroopers were sent?"), so that a count is checked
+against what it counts. An elliptic follow-up ("And Belarus?", "What about
 Armenia?") is rewritten into the previous question with the new name put in
 place of the old one of the same kind.
 """
@@ -91,11 +95,12 @@ def _fits(pronoun: str, label: str) -> bool:
     return True  # they / them / their: people, groups, countries
 
 
-def _things(text: str, asked: set[str]) -> list[str]:
+def _things(text: str, asked: set[str], plural: bool = False) -> list[str]:
     """The common nouns ``text`` speaks of, as their noun phrases without determiners or
     adjectives ("an independent inquiry" -> "inquiry", "the emergency spillway" -> "emergency
     spillway"): its objects first, then its subjects, then the rest in text order; none that
-    hold a person or that the question (``asked``, its content terms) already names."""
+    hold a person or that the question (``asked``, its content terms) already names; with
+    ``plural``, only plural ones."""
     if not text:
         return []
     p = nlp.parse(text)
@@ -104,13 +109,24 @@ def _things(text: str, asked: set[str]) -> list[str]:
     for start, end in p.noun_chunks:
         span = p.tokens[start:end]
         root = next((t for t in span if not start <= t.head < end or p.tokens[t.head] is t), span[-1])
-        if root.tag not in ("NN", "NNS") or any(a <= t.start < b for t in span for a, b in people):
+        if root.tag not in (("NNS",) if plural else ("NN", "NNS")) or any(a <= t.start < b for t in span for a, b in people):
             continue
         words = " ".join(t.text for t in span if t.tag in ("NN", "NNS", "NNP", "NNPS"))
         if words and not set(content_terms(words)) <= asked:
             order = 0 if root.dep in ("dobj", "pobj", "attr") else 1 if root.dep.startswith("nsubj") else 2
             found.append((order, root.start, words))
     return [w for _, _, w in sorted(found)]
+
+
+def _partitive(question: str) -> tuple[int, int] | None:
+    """Where "them" stands in a partitive ("how many of them", "most of them"), or None: a share
+    of a group, so it can only mean a plural noun, never a name such as "Russia"."""
+    tokens = nlp.parse(question).tokens
+    for i in range(2, len(tokens)):
+        if (tokens[i].text.lower() == "them" and tokens[i - 1].text.lower() == "of"
+                and tokens[i - 2].tag in ("JJ", "JJS", "CD", "DT", "PDT")):
+            return tokens[i].start, tokens[i].start + len(tokens[i].text)
+    return None
 
 
 def _pick(pronoun: str, question: str, history: Sequence[dict] | None) -> tuple[str | None, str | None]:
@@ -194,6 +210,16 @@ def resolve(question: str, history: Sequence[dict] | None) -> Resolution:
     context = " ".join(p for p in turns[0] if p) if turns else ""
     if rewritten:
         return Resolution(rewritten, f"{rewritten} {context}".strip(), note=f"Reading it as: {rewritten}")
+    where = _partitive(question)
+    if where is not None and turns:
+        terms = set(content_terms(question))
+        group = (_things(turns[0][1], terms, plural=True) or _things(turns[0][0], terms, plural=True))[:1]
+        if group:
+            # "How many of them were sent?" after "Russia sent in paratroopers": asked again as
+            # "How many of the paratroopers were sent?", so the count is checked against them.
+            rewritten = f"{question[: where[0]]}the {group[0]}{question[where[1]:]}"
+            return Resolution(rewritten, f"{rewritten} {context}".strip(), group[0],
+                              f"Taking “them” to mean the {group[0]}.", "them")
     referent, note, pronoun = None, None, None
     m = _PRONOUN.search(question)
     if m:

@@ -93,6 +93,16 @@ def _noun_phrase(tokens, head: int, skip: int = -1) -> str:
     return " ".join(t.text for t in tokens[start : head + 1])
 
 
+def _partitive(tokens, measure: int) -> int | None:
+    """The noun a partitive "of" after ``measure`` names ("many of the protesters"), or None."""
+    of = next((i for i in range(measure + 1, min(measure + 3, len(tokens)))
+               if tokens[i].text.lower() == "of" and tokens[i].head == measure), None)
+    if of is None:
+        return None
+    return next((j for j in range(of + 1, len(tokens)) if tokens[j].head == of and tokens[j].dep == "pobj"
+                 and tokens[j].tag.startswith("NN")), None)
+
+
 def _classify(parse) -> tuple[str, str]:
     """(answer class, focus) from the question's parse."""
     tokens = parse.tokens
@@ -118,6 +128,10 @@ def _classify(parse) -> tuple[str, str]:
             head = measure.head if nxt in ("many", "much") and tokens[measure.head].tag.startswith("NN") else None
             if head is not None and (head <= w + 1 or any(t.tag[:2] in ("VB", "MD") for t in tokens[w + 2 : head])):
                 head = None
+            if head is None and nxt == "many":
+                # "How many of the protesters": the protesters are counted. ("How much of the river"
+                # measures a part of one thing, which is not what it counts.)
+                head = _partitive(tokens, w + 1)
             focus = _noun_phrase(tokens, head, skip=w + 1) if head is not None else ""
             return "number", focus
         return "manner", ""
