@@ -118,7 +118,7 @@ def _things(text: str, asked: set[str], plural: bool = False) -> list[str]:
     return [w for _, _, w in sorted(found)]
 
 
-def _partitive(question: str) -> tuple[int, int] | None:
+def _partitive_them(question: str) -> tuple[int, int] | None:
     """Where "them" stands in a partitive ("how many of them", "most of them"), or None: a share
     of a group, so it can only mean a plural noun, never a name such as "Russia"."""
     tokens = nlp.parse(question).tokens
@@ -210,7 +210,7 @@ def resolve(question: str, history: Sequence[dict] | None) -> Resolution:
     context = " ".join(p for p in turns[0] if p) if turns else ""
     if rewritten:
         return Resolution(rewritten, f"{rewritten} {context}".strip(), note=f"Reading it as: {rewritten}")
-    where = _partitive(question)
+    where = _partitive_them(question)
     if where is not None and turns:
         terms = set(content_terms(question))
         group = (_things(turns[0][1], terms, plural=True) or _things(turns[0][0], terms, plural=True))[:1]
