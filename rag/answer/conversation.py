@@ -137,11 +137,18 @@ def _pick(pronoun: str, question: str, history: Sequence[dict] | None) -> tuple[
         if referent is not None:
             return referent, note
         if depth == 0 and pronoun in _THING:
-            terms = set(content_terms(question))
-            things = _things(reply, terms) or _things(user, terms)
-            if things:
-                return things[0], f"Taking “{pronoun}” to mean the {things[0]}."
+            unnamed = _unnamed_thing(pronoun, question, user, reply)
+            if unnamed is not None:
+                return unnamed
     return None, None
+
+
+def _unnamed_thing(pronoun: str, question: str, user: str, reply: str, plural: bool = False) -> tuple[str, str] | None:
+    """(referent, note) for a pronoun standing for a thing the turn (``user``, ``reply``) named
+    without a name (`_things`: the reply's first, then the question's), or None when it named none."""
+    terms = set(content_terms(question))
+    things = _things(reply, terms, plural) or _things(user, terms, plural)
+    return (things[0], f"Taking “{pronoun}” to mean the {things[0]}.") if things else None
 
 
 def _pick_named(pronoun: str, asked: set[str], depth: int, user: str, reply: str) -> tuple[str | None, str | None]:
@@ -211,15 +218,12 @@ def resolve(question: str, history: Sequence[dict] | None) -> Resolution:
     if rewritten:
         return Resolution(rewritten, f"{rewritten} {context}".strip(), note=f"Reading it as: {rewritten}")
     where = _partitive_them(question)
-    if where is not None and turns:
-        terms = set(content_terms(question))
-        group = (_things(turns[0][1], terms, plural=True) or _things(turns[0][0], terms, plural=True))[:1]
-        if group:
-            # "How many of them were sent?" after "Russia sent in paratroopers": asked again as
-            # "How many of the paratroopers were sent?", so the count is checked against them.
-            rewritten = f"{question[: where[0]]}the {group[0]}{question[where[1]:]}"
-            return Resolution(rewritten, f"{rewritten} {context}".strip(), group[0],
-                              f"Taking “them” to mean the {group[0]}.", "them")
+    group = _unnamed_thing("them", question, *turns[0], plural=True) if where is not None and turns else None
+    if group is not None:
+        # "How many of them were sent?" after "Russia sent in paratroopers": asked again as
+        # "How many of the paratroopers were sent?", so the count is checked against them.
+        rewritten = f"{question[: where[0]]}the {group[0]}{question[where[1]:]}"
+        return Resolution(rewritten, f"{rewritten} {context}".strip(), group[0], group[1], "them")
     referent, note, pronoun = None, None, None
     m = _PRONOUN.search(question)
     if m:
