@@ -117,6 +117,23 @@ def test_short_answers_have_the_asked_for_type(seed_assistant, question, label, 
     assert any(e.text == best and e.label == label for e in nlp.entities([top.candidate.text])[0])
 
 
+@pytest.mark.parametrize(
+    ("sentence", "span"),
+    [
+        ("The “Cyber Partisans” vowed to unmask every soldier, Meduza reports.", "Cyber Partisans"),
+        ("He called the plan a “historic step” for the town.", "historic step"),
+    ],
+)
+def test_a_short_answer_keeps_both_quotation_marks_or_neither(sentence, span):
+    from rag.answer.candidates import _unquoted, spans_of
+
+    texts = [s.text for s in spans_of([_cand("a", sentence)])]
+    assert span in texts
+    assert not any(t.count("“") != t.count("”") for t in texts)
+    title = "the “Powering up Britain” plan"
+    assert title[slice(*_unquoted(title, 4, 25))] == "“Powering up Britain”"  # a title quoted whole keeps both
+
+
 def test_a_confident_short_answer_leads_the_answer(seed_assistant):
     answer = seed_assistant.ask("How many people were arrested?")
     assert answer.short == "At least 2,000"

@@ -128,6 +128,20 @@ _LEADING = re.compile(r"^(?:(?:the|a|an|this|that|these|those|its|his|her|their|
 _PRONOUN = re.compile(r"^(?:i|you|he|she|it|we|they|me|him|her|us|them|who|what|which|that|this|one|someone|something|everyone|anyone)$", re.I)
 
 
+_OPENING, _CLOSING = "“‘\"'", "”’\"'"
+
+
+def _unquoted(text: str, a: int, b: int) -> tuple[int, int]:
+    """``text[a:b]`` without a quotation mark at either edge whose partner lies outside it: the
+    parser cuts "The “Cyber Partisans” vowed" after "Partisans", and a short answer shows the
+    name, not a stray half of its quotes. A title quoted whole ("“Powering up Britain”") keeps both."""
+    while a < b and text[a] in _OPENING and not any(c in text[a + 1 : b] for c in _CLOSING):
+        a += 1
+    while a < b and text[b - 1] in _CLOSING and not any(c in text[a : b - 1] for c in _OPENING):
+        b -= 1
+    return a, b
+
+
 def spans_of(candidates: Sequence[SentenceCandidate], only: Sequence[int] | None = None) -> list[SpanCandidate]:
     """The short answer candidates in the sentence candidates (or in those at ``only``):
     spaCy's entities with their labels (PERSON, ORG, GPE, DATE, CARDINAL, …), and the noun
@@ -138,15 +152,18 @@ def spans_of(candidates: Sequence[SentenceCandidate], only: Sequence[int] | None
     for i, (ents, chunks, attached) in zip(which, found):
         text = candidates[i].text
         for e, noun in zip(ents, attached):
-            if normalize_answer(e.text):
-                out.append(SpanCandidate(e.text, e.label, i, e.start, e.end, noun))
+            a, b = _unquoted(text, e.start, e.end)
+            if normalize_answer(text[a:b]):
+                out.append(SpanCandidate(text[a:b], e.label, i, a, b, noun))
         for a, b in chunks:
             if any(e.start < b and a < e.end for e in ents):
                 continue
             piece = text[a:b]
             lead = _LEADING.match(piece)
             if lead:
-                a, piece = a + lead.end(), piece[lead.end() :]
+                a = a + lead.end()
+            a, b = _unquoted(text, a, b)
+            piece = text[a:b]
             if piece and not _PRONOUN.match(piece) and normalize_answer(piece):
                 out.append(SpanCandidate(piece, NOUN_CHUNK, i, a, a + len(piece)))
     return out
