@@ -464,6 +464,28 @@ def test_crash_while_writing_leaves_the_previous_index_answering(built, embedder
     assert _on_disk(index_dir) == _recorded(index_dir), "a half-written vector file is left behind"
 
 
+def test_crash_between_the_keywords_commit_and_its_marker_rebuilds_them(built, embedder, monkeypatch):
+    """Killed after tantivy committed but before its generation was recorded: no marker says which
+    generation the keywords hold, so they are rebuilt from SQLite rather than trusted."""
+    corpus, index_dir, _ = built
+    old = _read(index_dir)
+    (corpus / "election.txt").write_text(ELECTION, encoding="utf-8")
+
+    def die(marker, generation):
+        _crash()
+
+    monkeypatch.setattr("rag.store.keywords._record", die)
+    with pytest.raises(OSError, match="simulated"):
+        update_index([corpus], index_dir, embedder)
+    monkeypatch.undo()
+    assert TermIndex(index_dir / "keywords").generation() is None
+
+    index = Index.load(index_dir, embedder)
+    assert all("Riverton" not in h.chunk.text for h in index.search("Riverton mayor second term", k=5, method="lexical"))
+    assert any("keyword index" in n and "rebuilt" in n for n in index.store.notes), index.store.notes
+    assert TermIndex(index_dir / "keywords").generation() == old.generation
+
+
 def test_crash_after_the_keywords_commit_rebuilds_them_from_sqlite(built, embedder, monkeypatch, tmp_path):
     """Killed after tantivy committed the next generation but before SQLite did: SQLite (the truth)
     still holds the old one, and the keyword index is rebuilt from it, by a reader or a writer."""

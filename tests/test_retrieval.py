@@ -118,11 +118,6 @@ def test_bm25_edge_cases(tmp_path):
     assert _write(open_store(tmp_path / "empty"), []).lexical("2000", 3) == []  # committed, no chunks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag.store.keywords keeps its generation marker as a tantivy document, so BM25 counts one "
-    "document more than there are chunks (N and the average length are off by the marker)",
-)
 def test_bm25_scores_by_hand(tmp_path):
     """BM25 as tantivy computes it (k1 1.2, b 0.75), worked out for a two-term query over three chunks."""
     store = _toy(tmp_path / "index", ["flood flood river", "river bank", "bank loan rate rise"])

@@ -10,12 +10,19 @@ as a disjunction of term queries, never parsed, so no user text is query syntax.
 Each document is a chunk: its integer ``key`` (the store's row key, a fast field
 read back for the hits without loading documents), its article ``doc`` (raw, to
 delete an article's chunks by term) and publication ``day`` (a fast field, for date
-filters inside the search). One extra document, the marker, records the store
-generation the index was committed for (see `rag.store.sqlite`).
+filters inside the search). Beside tantivy's files, ``generation.json`` records the
+store generation the index was committed for (see `rag.store.sqlite`). It is a file,
+not a document in the index, because every document counts in BM25: an empty marker
+document added one to the number of documents and shortened the average length.
+A commit removes the file, commits tantivy and only then writes it anew, so a process
+killed in between leaves no file, which reads as "another generation" and has the
+index rebuilt from SQLite, never a file naming a generation the index does not hold.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -24,7 +31,7 @@ from .base import UNDATED, Where
 
 __all__ = ["TermIndex"]
 
-_MARKER_KEY = -1
+_MARKER = "generation.json"
 # Bump when `rag.text.index_terms` changes: an index of other terms is rebuilt from SQLite's texts.
 TERMS_VERSION = 2
 _HEAP = 64_000_000  # tantivy's writer buffer; it flushes a segment when full
@@ -38,8 +45,6 @@ def _schema():
     sb.add_text_field("doc", stored=False, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("day", stored=False, indexed=True, fast=True)
     sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="freq")
-    sb.add_integer_field("generation", stored=True, indexed=False)
-    sb.add_integer_field("terms", stored=True, indexed=False)
     return sb.build()
 
 
@@ -54,24 +59,25 @@ class TermIndex:
             folder.mkdir(parents=True, exist_ok=True)
         self._index = tantivy.Index(self._schema, path=None if folder is None else str(folder))
         self._writer = None
+        self._marker = None if folder is None else folder / _MARKER
+        self._generation: int | None = None  # an in-memory index's marker
 
     # -- reading -------------------------------------------------------------------------
     def searcher(self):
         return self._index.searcher()
 
     def generation(self) -> int | None:
-        """The generation the marker document records, or None when there is none (or when it was
-        built from another version of the terms, which is as good as none)."""
-        import tantivy
-
-        s = self._index.searcher()
-        hits = s.search(tantivy.Query.term_query(self._schema, "key", _MARKER_KEY), 1).hits
-        if not hits:
+        """The generation the index was last committed for, or None when nothing says (or when it
+        was built from another version of the terms, which is as good as none)."""
+        if self._marker is None:
+            return self._generation
+        try:
+            marker = json.loads(self._marker.read_text(encoding="utf-8"))
+            if marker["terms"] != TERMS_VERSION:
+                return None
+            return int(marker["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        marker = s.doc(hits[0][1])
-        if marker.get_first("terms") != TERMS_VERSION:
-            return None
-        return int(marker.get_first("generation"))
 
     def search(self, text: str, k: int, where: Where | None = None) -> list[tuple[int, float]]:
         """The top ``k`` (key, BM25 score) for ``text``'s terms, ties broken by key."""
@@ -120,12 +126,8 @@ class TermIndex:
         return [s.search(Query.term_query(self._schema, "body", t), 1, count=True).count for t in terms]
 
     def count(self) -> int:
-        """Live chunk documents (the marker left out)."""
-        import tantivy
-
-        s = self._index.searcher()
-        marker = s.search(tantivy.Query.term_query(self._schema, "key", _MARKER_KEY), 1).hits
-        return s.num_docs - len(marker)
+        """Live chunk documents."""
+        return self._index.searcher().num_docs
 
     # -- writing -------------------------------------------------------------------------
     def _w(self):
@@ -155,22 +157,29 @@ class TermIndex:
         self._w().delete_all_documents()
 
     def commit(self, generation: int) -> None:
-        """Commit what was added and deleted, with the marker for ``generation``, in one tantivy commit."""
-        import tantivy
-
+        """Commit what was added and deleted, then record ``generation`` (see the module docstring)."""
         w = self._w()
-        w.delete_documents_by_term("key", _MARKER_KEY)
-        marker = tantivy.Document()
-        marker.add_integer("key", _MARKER_KEY)
-        marker.add_integer("generation", generation)
-        marker.add_integer("terms", TERMS_VERSION)
-        w.add_document(marker)
+        if self._marker is not None:
+            self._marker.unlink(missing_ok=True)
         w.commit()
         w.wait_merging_threads()
         self._writer = None
         self._index.reload()
+        self._generation = generation
+        if self._marker is not None:
+            _record(self._marker, generation)
 
     def rollback(self) -> None:
         if self._writer is not None:
             self._writer.rollback()
             self._writer = None
+
+
+def _record(marker: Path, generation: int) -> None:
+    """Write ``marker`` whole or not at all: a reader never sees half of it."""
+    tmp = marker.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"generation": generation, "terms": TERMS_VERSION}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, marker)

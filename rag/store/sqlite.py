@@ -12,7 +12,7 @@ Layout of a store folder::
 
 SQLite runs in WAL mode, so readers keep reading the previous generation while a
 writer works. A commit writes and fsyncs the new vector file and commits tantivy
-(with a marker document naming the new generation) first; then one SQLite
+(then its marker file naming the new generation) first; then one SQLite
 transaction records the chunks, the vector files and the generation. Files that
 no generation records are removed after it. A process killed anywhere leaves
 SQLite at the old or the new generation; FAISS and tantivy are derived from it:
