@@ -584,6 +584,39 @@ def test_the_latest_on_a_story_gives_more_of_the_newest_report_in_its_own_order(
     assert [c.doc_id for c, _ in dated_digest(_latest_reading(), LATEST, "the floods", None)] == ["toll-03", "report-05"]
 
 
+UPDATES = {
+    **TOLL_ARTICLES,
+    "missing-03": _make("missing-03", ["Police said 35 people were still missing after the floods."], "2026-03-03"),
+    "staff-03": _make("staff-03", ["The flood relief centre has a staff of about 40 volunteers."], "2026-03-03"),
+    "dam-05": _make("dam-05", [
+        "The Harl Dam was not breached in the floods, the water authority said on Thursday.",
+        "Engineers opened the spillway at about 2:40 a.m. on Monday.",
+    ], "2026-03-05", "Northern Sentinel"),
+    "capital-05": _make("capital-05", [
+        "Army helicopters have lifted 212 people from rooftops since Tuesday.",
+        "Police said on Thursday that 15 people were still missing.",
+        "The flood relief centre, with its staff of about 40 volunteers, stayed open.",
+    ], "2026-03-05", "Capital Post"),
+    "trawler-05": _make("trawler-05", ["Police said three fishermen were still missing off Port Senna."], "2026-03-05"),
+}
+
+
+def test_the_latest_on_a_story_gives_the_newest_days_changed_figures_from_any_report():
+    # The newest day's best sentence is the dam's; what changed that day is in another report:
+    # 15 still missing, against 35 on Tuesday. Neither the helicopters (no earlier figure), the
+    # relief centre's 40 (the same figure as before), nor the trawler (not about the floods) is news of them.
+    ranked = [_cand(UPDATES["dam-05"]), _cand(UPDATES["toll-03"]), _cand(UPDATES["dam-05"], 1),
+              _cand(UPDATES["capital-05"], 0), _cand(UPDATES["trawler-05"]), _cand(UPDATES["capital-05"], 2),
+              _cand(UPDATES["staff-03"]), _cand(UPDATES["missing-03"]), _cand(UPDATES["capital-05"], 1)]
+    reading = Reading(ranked=ranked, probabilities=[0.6, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1, 0.05, 0.01], confidence=0.2)
+    items = dated_digest(reading, UPDATES, "the floods", None, latest=True)
+    assert [c.text for c, _ in items][-3:] == [
+        "The Harl Dam was not breached in the floods, the water authority said on Thursday.",
+        "Engineers opened the spillway at about 2:40 a.m. on Monday.",  # then the best report's own, as before
+        "Police said on Thursday that 15 people were still missing.",
+    ]
+
+
 def test_arrange_reads_the_latest_on_a_story_as_a_digest_ending_with_the_newest_report():
     reading = _latest_reading()
     news = arrange(Question("What's the latest on the floods?", "other"), reading, [c.passage for c in reading.ranked],

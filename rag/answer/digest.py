@@ -9,7 +9,8 @@ a count ("the death toll", "the number of evacuees"), it must also give an amoun
 count's answer must (`rag.answer.kinds.gives_amount`): "the search went on" tells nothing of
 how a toll changed, nor does "the first victim was named". The digest words themselves
 (`digest_cue`: "latest on", "how has … changed") are what the dates answer, so the reader
-does not look for sentences repeating them.
+does not look for sentences repeating them. "The latest on X" also gives the newest day's
+changed figures, from whichever of that day's reports gives them (`_updates`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from .reader import Reading
 __all__ = ["COUNTED", "DIGEST_DAYS", "DIGEST_POOL", "LATEST", "dated_digest", "day_of", "digest_cue", "digest_subject"]
 
 DIGEST_DAYS = 5  # a digest quotes at most this many days
-LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the newest report
+LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the newest day
 # …from the reader's best sentences. The subject (and number) tests keep a digest to its story, so the
 # pool can be wide: 12 missed days whose one report of the figure ranked lower.
 DIGEST_POOL = 40
 LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.I)
+FIGURE_LABELS = ("CARDINAL", "DATE", "MONEY", "ORDINAL", "PERCENT", "QUANTITY", "TIME")  # spaCy's labels of figures and days
 
 
 # Asking how something developed, not for one fact: change verbs after "how has/did/is",
@@ -100,8 +102,9 @@ def dated_digest(
 ) -> list[tuple[SentenceCandidate, float]]:
     """The digest's sentences, oldest first (see the module docstring); with ``counted`` only
     sentences that give an amount. With ``latest`` ("what's the latest on
-    the floods?") the newest day also gives up to `LATEST_FACTS` sentences of its report, the
-    ones the reader ranked best, since what is new is what was asked."""
+    the floods?") the newest day gives up to `LATEST_FACTS` sentences, since what is new is what
+    was asked: its best sentence, the figures that day's reports changed (`_updates`), then the
+    best-ranked other sentences of the best sentence's report."""
     stems = list(dict.fromkeys(content_terms(subject)))
     weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
     total = sum(weights.values())
@@ -123,14 +126,82 @@ def dated_digest(
         return []
     items = [best_by_day[d] for d in days]
     if latest:
+        pool = list(zip(reading.ranked, reading.probabilities))
         newest = items[-1][0]
-        more = [
-            (c, p) for c, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL])
-            if c.doc_id == newest.doc_id and c.sentence.start != newest.sentence.start
-        ]
-        more = more[: LATEST_FACTS - 1]
+        more = _updates(pool, articles, newest, weights, idf)[: LATEST_FACTS - 1]
+        if len(more) < LATEST_FACTS - 1:
+            taken = {(c.doc_id, c.sentence.start) for c, _ in more}
+            more += [
+                (c, p) for c, p in pool[:DIGEST_POOL]
+                if c.doc_id == newest.doc_id and c.sentence.start != newest.sentence.start
+                and (c.doc_id, c.sentence.start) not in taken
+            ][: LATEST_FACTS - 1 - len(more)]
         earlier = DIGEST_DAYS - 1 - len(more)  # the digest stays within DIGEST_DAYS sentences
         items = (items[:-1][-earlier:] if earlier > 0 else []) + sorted(
-            [items[-1], *more], key=lambda cp: cp[0].sentence.start  # the report's own order
-        )
+            [items[-1], *more], key=lambda cp: (cp[0].doc_id != newest.doc_id, cp[0].doc_id, cp[0].sentence.start)
+        )  # each report's sentences in its own order, the newest best's report first
     return items
+
+
+def _updates(
+    pool: list[tuple[SentenceCandidate, float]], articles: dict[str, Article], newest: SentenceCandidate,
+    subject: dict[str, float], idf: Callable[[list[str]], list[float]] | None,
+) -> list[tuple[SentenceCandidate, float]]:
+    """The newest day's sentences that update a figure an earlier day's report gave: most of their
+    words (by idf), numbers and dates aside, are in an earlier sentence none of whose numbers they
+    repeat ("Police said on Thursday that 15 people were still missing" after "Police said 35 people were
+    still missing"). What is new about a story is mostly its changed figures, and the newest
+    report that ranks best for a story ("the dam was not breached") need not carry them. Best
+    first; from the newest day's reports about the subject (their text holds most of it), never
+    repeating a figure the newest best sentence gives."""
+    day = day_of(articles, newest)
+    said = _numbers(newest.text)
+    earlier = [(c, _numbers(c.text)) for c, _ in pool if (d := day_of(articles, c)) is not None and d < day]
+    earlier = [(set(content_terms(c.text)), n) for c, n in earlier if n]
+    found = []
+    for c, p in pool:
+        if day_of(articles, c) != day or c is newest or not _about(articles[c.doc_id], subject):
+            continue
+        numbers = _numbers(c.text)
+        if not numbers or numbers <= said:
+            continue
+        frame = list(dict.fromkeys(content_terms(_without_figures(c.text))))
+        weights = idf(frame) if idf else [1.0] * len(frame)
+        total = sum(weights)
+        if not total:
+            continue
+        share = max(
+            (sum(w for t, w in zip(frame, weights) if term_match(t, terms)) / total for terms, n in earlier if n.isdisjoint(numbers)),
+            default=0.0,
+        )
+        if share > 0.5:
+            found.append((share, p, c))
+    found.sort(key=lambda t: (-t[0], -t[1]))
+    out, stated = [], set(said)
+    for _, p, c in found:
+        if not _numbers(c.text) <= stated:  # one sentence per figure: "stands at 17" after "rose to 17" adds nothing
+            out.append((c, p))
+            stated |= _numbers(c.text)
+    return out
+
+
+def _numbers(text: str) -> frozenset[str]:
+    """The numbers ``text`` states, number words as digits ("three" and "3" are one figure)."""
+    from .claim import digits
+
+    return frozenset(n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", digits(text)))
+
+
+def _without_figures(text: str) -> str:
+    """``text`` without its numbers, amounts and dates: the words a figure is reported in."""
+    for e in sorted(nlp.entities([text])[0], key=lambda e: -e.start):
+        if e.label in FIGURE_LABELS:
+            text = text[: e.start] + " " + text[e.end :]
+    return re.sub(r"\d[\d,.]*", " ", text)
+
+
+def _about(article: Article, subject: dict[str, float]) -> bool:
+    """Whether ``article`` (headline and text) holds most of the subject's weight."""
+    total = sum(subject.values())
+    terms = set(content_terms(f"{article.title or ''} {article.text}"))
+    return not total or sum(w for s, w in subject.items() if term_match(s, terms)) > total / 2
