@@ -69,6 +69,13 @@ def test_named_things_and_weights():
     assert "tokayev" in follow.weights and "Kassym-Jomart Tokayev" in follow.entities
 
 
+
+def test_a_name_beside_a_year_or_a_number_is_still_a_name():
+    # spaCy tags "2024" a DATE and leaves the proper nouns after it unlabelled: a name beside a
+    # title is part of that name, but a year is no title.
+    assert "Democratic National Convention" in analyze("Which city will host the 2024 Democratic National Convention?").entities
+
+
 # -- follow-ups ----------------------------------------------------------------------------
 
 

@@ -180,7 +180,9 @@ def names(p: Parse) -> list[Entity]:
             # and a lone capitalised word opening a sentence is often no name at all ("Gunfire erupted").
             first = p.tokens.index(run[0])
             opens = first == 0 or p.tokens[first - 1].text in (".", "!", "?", "“", '"')
-            if not (len(run) == 1 and opens) and not any(abs(e.start - end) <= 1 or abs(start - e.end) <= 1 for e in p.entities):
+            if not (len(run) == 1 and opens) and not any(
+                abs(e.start - end) <= 1 or abs(start - e.end) <= 1 for e in p.entities if e.label not in _NOT_NAMES
+            ):
                 found.append(Entity(" ".join(x.text for x in run), start, end, "PROPN"))
             run = []
     return sorted(found, key=lambda e: e.start)
