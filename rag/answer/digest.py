@@ -158,9 +158,13 @@ def _updates(
     said = _numbers(newest.text)
     earlier = [(c, _numbers(c.text)) for c, _ in pool if (d := day_of(articles, c)) is not None and d < day]
     earlier = [(set(content_terms(c.text)), n) for c, n in earlier if n]
-    found = []
+    found, about = [], {}
     for c, p in pool:
-        if day_of(articles, c) != day or c is newest or not _about(articles[c.doc_id], subject):
+        if day_of(articles, c) != day or c is newest:
+            continue
+        if c.doc_id not in about:  # one look at each article, however many of its sentences are pooled
+            about[c.doc_id] = _about(articles[c.doc_id], subject)
+        if not about[c.doc_id]:
             continue
         numbers = _numbers(c.text)
         if not numbers or numbers <= said:
