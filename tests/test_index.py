@@ -486,6 +486,19 @@ def test_crash_between_the_keywords_commit_and_its_marker_rebuilds_them(built, e
     assert TermIndex(index_dir / "keywords").generation() == old.generation
 
 
+def test_info_says_a_keyword_index_without_its_generation_is_mended_by_the_next_question(built, embedder):
+    """An index from before the marker file (or a commit cut short) is a problem `rag info` names
+    with what mends it, and the next search mends it."""
+    _, index_dir, _ = built
+    (index_dir / "keywords" / "generation.json").unlink()
+    stats = open_store(index_dir).stats(check=True)
+    assert not stats.healthy
+    assert any("keyword index records no generation" in p and "next question" in p for p in stats.problems), stats.problems
+    assert Index.load(index_dir, embedder).search("river burst its banks", k=1, method="lexical")
+    stats = open_store(index_dir).stats(check=True)
+    assert stats.healthy, stats.problems
+
+
 def test_crash_after_the_keywords_commit_rebuilds_them_from_sqlite(built, embedder, monkeypatch, tmp_path):
     """Killed after tantivy committed the next generation but before SQLite did: SQLite (the truth)
     still holds the old one, and the keyword index is rebuilt from it, by a reader or a writer."""

@@ -49,12 +49,18 @@ def store_stats(store: SqliteStore, *, check: bool = False) -> StoreStats:
     stats.problems += [f"vector file {path} is {problem}" for path, problem in damaged(store.folder / "vectors", files)]
     if stats.details["vector_rows"] < stats.chunks:
         stats.problems.append(f"{stats.chunks} chunks but only {stats.details['vector_rows']} vector rows")
+    # The first search or update rebuilds tantivy from SQLite when its generation is not SQLite's, so
+    # those problems say that the next question repairs them (an index from before the marker file was one
+    # too); a count that disagrees at the same generation is damage only `rag index --rebuild` mends.
+    healed = "; the next question or `rag index` rebuilds it from the database"
     try:
         terms = TermIndex(store.folder / "keywords")
-        if terms.generation() != stats.generation:
-            stats.problems.append(f"keyword index is at generation {terms.generation()}, the database at {stats.generation}")
+        if terms.generation() is None:
+            stats.problems.append(f"keyword index records no generation (an older version's, or its commit was cut short){healed}")
+        elif terms.generation() != stats.generation:
+            stats.problems.append(f"keyword index is at generation {terms.generation()}, the database at {stats.generation}{healed}")
         elif terms.count() != stats.chunks:
             stats.problems.append(f"keyword index holds {terms.count()} chunks, the database {stats.chunks}")
     except (OSError, ValueError) as exc:
-        stats.problems.append(f"keyword index unreadable: {exc}")
+        stats.problems.append(f"keyword index unreadable ({exc}){healed}")
     return stats
