@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 
 from ..dates import day_number
-from ..text import content_terms
+from ..text import content_terms, numbers_in
 from ..types import Article
 from . import nlp
 from .candidates import SentenceCandidate
@@ -187,10 +187,11 @@ def _updates(
 
 
 def _numbers(text: str) -> frozenset[str]:
-    """The numbers ``text`` states, number words as digits ("three" and "3" are one figure)."""
+    """The figures ``text`` states, number words as digits ("three" and "3" are one figure);
+    words that only approximate one ("dozens", "hundreds") state none."""
     from .claim import digits
 
-    return frozenset(n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", digits(text)))
+    return frozenset(n for n in numbers_in(digits(text)) if n[0].isdigit())
 
 
 def _without_figures(text: str) -> str:
